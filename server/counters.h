@@ -1,0 +1,82 @@
+/*
+ * Per-worker counters. Each worker owns its struct and is its only writer, so
+ * an increment is a relaxed load and store (a plain add on x86, no lock
+ * prefix); the stats endpoint sums all workers' structs when it is read.
+ */
+#ifndef TERN_SERVER_COUNTERS_H
+#define TERN_SERVER_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "stun/stun.h"
+
+enum transport { TP_UDP, TP_TCP, TP_TLS, TP_DTLS, TP_COUNT };
+
+enum method_index {
+	MI_BINDING,
+	MI_ALLOCATE,
+	MI_REFRESH,
+	MI_SEND,
+	MI_CREATE_PERMISSION,
+	MI_CHANNEL_BIND,
+	MI_CONNECT,
+	MI_CONNECTION_BIND,
+	MI_OTHER,
+	MI_COUNT
+};
+
+/* Parse failures first, so a stun_parse_error indexes straight in. */
+enum drop_reason {
+	DROP_PARSE = 0, /* + enum stun_parse_error, up to STUN_E_COUNT */
+	DROP_UNKNOWN_PROTOCOL = STUN_E_COUNT, /* neither STUN nor ChannelData */
+	DROP_UNEXPECTED_CLASS, /* a response or indication sent to the server */
+	DROP_TRUNCATED,        /* datagram larger than our buffer */
+	DROP_SEND_ERROR,       /* the kernel refused the reply */
+	DROP_STREAM_OVERFLOW,  /* peer stopped reading its replies */
+	DROP_COUNT
+};
+
+enum answer_class { AC_SUCCESS, AC_ERROR, AC_COUNT };
+
+typedef _Atomic uint64_t counter_t;
+
+struct counters {
+	counter_t requests[TP_COUNT][MI_COUNT];
+	counter_t responses[TP_COUNT][AC_COUNT];
+	counter_t dropped[TP_COUNT][DROP_COUNT];
+	counter_t connections[TP_COUNT]; /* stream connections accepted */
+	counter_t open_connections[TP_COUNT];
+	counter_t rx_bytes[TP_COUNT];
+	counter_t tx_bytes[TP_COUNT];
+};
+
+static inline void counter_add(counter_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void counter_inc(counter_t *c)
+{
+	counter_add(c, 1);
+}
+
+static inline void counter_dec(counter_t *c)
+{
+	counter_add(c, (uint64_t)-1);
+}
+
+static inline uint64_t counter_get(const counter_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+enum method_index counters_method(uint16_t method);
+const char *counters_transport_name(enum transport t);
+const char *counters_method_name(enum method_index m);
+const char *counters_drop_name(enum drop_reason r);
+/* dst += src, field by field. */
+void counters_sum(struct counters *dst, const struct counters *src);
+
+#endif

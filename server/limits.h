@@ -1,0 +1,28 @@
+/*
+ * Every limit on something that grows, in one place (STYLE.md rule 9).
+ */
+#ifndef TERN_SERVER_LIMITS_H
+#define TERN_SERVER_LIMITS_H
+
+enum server_limits {
+	/* datagrams read or written by one recvmmsg/sendmmsg call */
+	UDP_BATCH = 32,
+	/* largest datagram we accept; bigger ones are truncated and dropped */
+	UDP_MAX_DATAGRAM = 65536,
+	/* open TCP/TLS connections per worker; accept pauses beyond it */
+	STREAM_MAX_PER_WORKER = 16384,
+	/* a peer that leaves this much unread output is disconnected */
+	STREAM_MAX_OUTPUT = 256 * 1024,
+	/* an idle stream connection is closed after this many seconds */
+	STREAM_IDLE_SECONDS = 300,
+	/* a TLS handshake must finish within this many seconds */
+	STREAM_HANDSHAKE_SECONDS = 10,
+	/* accept() failing with EMFILE pauses accepting for this long (ms) */
+	ACCEPT_BACKOFF_MS = 500,
+	/* worker threads */
+	WORKERS_MAX = 256,
+	/* listening sockets per worker (ips x ports x transports) */
+	LISTENERS_MAX = 64,
+};
+
+#endif

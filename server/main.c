@@ -1,0 +1,241 @@
+/*
+ * ternd: read the config, bind every listener, start the workers and the
+ * stats endpoint, drop privileges, and run until SIGTERM or SIGINT. Exit
+ * status: 0 after a clean stop, 1 when start-up fails, 2 for a bad config.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "server/config.h"
+#include "server/log.h"
+#include "server/netaddr.h"
+#include "server/plan.h"
+#include "server/stats.h"
+#include "server/tls.h"
+#include "server/worker.h"
+
+enum { EXIT_START = 1, EXIT_CONFIG = 2 };
+
+static int check_only(const struct config *c)
+{
+	char err[CONFIG_ERR_LEN];
+	int n = c->path ? config_check_file(c->path) : 0;
+
+	if (n == 0 && config_validate(c, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		n = 1;
+	}
+	if (n == 0)
+		printf("%s: ok\n", c->path ? c->path : "(built-in defaults)");
+	return n ? EXIT_CONFIG : 0;
+}
+
+static int drop_privileges(const struct config *c, char *err, size_t errlen)
+{
+	if (c->proc_group) {
+		struct group *g = getgrnam(c->proc_group);
+
+		if (!g || setgroups(0, NULL) < 0 || setgid(g->gr_gid) < 0) {
+			snprintf(err, errlen, "proc-group %s: %s", c->proc_group,
+				 g ? strerror(errno) : "no such group");
+			return -1;
+		}
+	}
+	if (c->proc_user) {
+		struct passwd *p = getpwnam(c->proc_user);
+
+		if (!p || (!c->proc_group && setgid(p->pw_gid) < 0) ||
+		    setuid(p->pw_uid) < 0) {
+			snprintf(err, errlen, "proc-user %s: %s", c->proc_user,
+				 p ? strerror(errno) : "no such user");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void main_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	log_reopen();
+	log_info("SIGHUP: log reopened");
+}
+
+static int worker_count(const struct config *c)
+{
+	long n = c->workers > 0 ? c->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+}
+
+static void log_listeners(const struct server *srv)
+{
+	char a[NETADDR_STRLEN];
+
+	for (int i = 0; i < srv->n_spec; i++) {
+		const struct listener_spec *ls = &srv->spec[i];
+
+		log_info("listening on %s %s%s", counters_transport_name(ls->tp),
+			 netaddr_str((const struct sockaddr *)&ls->addr, a, sizeof a),
+			 ls->binding.rfc5780 ? " (RFC 5780)" : "");
+	}
+}
+
+/* Everything between config and the event loop; -1 with err on failure. */
+static int start(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *c = srv->cfg;
+
+	if (c->cert && c->pkey && !c->no_tls) {
+		srv->tls = tls_server_ctx(c, err, errlen);
+		if (!srv->tls)
+			return -1;
+	} else if (!c->no_tls) {
+		log_info("TLS off: no cert and pkey configured");
+	}
+	if (plan_listeners(srv, err, errlen) < 0)
+		return -1;
+	srv->n_workers = worker_count(c);
+	for (int i = 0; i < srv->n_workers; i++) {
+		srv->workers[i] = worker_new(srv, i, err, errlen);
+		if (!srv->workers[i]) {
+			srv->n_workers = i;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Free what start() made; the worker threads have been joined by now. */
+static void release(struct server *srv)
+{
+	for (int i = 0; i < srv->n_workers; i++)
+		worker_free(srv->workers[i]);
+	if (srv->tls)
+		SSL_CTX_free(srv->tls);
+}
+
+static int run(struct server *srv, struct event_base *base, char *err, size_t errlen)
+{
+	const struct config *c = srv->cfg;
+	struct stats *st = NULL;
+	int started = 0, rc = -1;
+
+	if (c->stats_listen && *c->stats_listen && strcmp(c->stats_listen, "off") != 0) {
+		st = stats_start(base, srv, c->stats_listen, err, errlen);
+		if (!st)
+			goto out;
+		log_info("stats on http://%s/metrics", c->stats_listen);
+	}
+	if (c->pidfile && write_pidfile(c->pidfile, err, errlen) < 0)
+		goto out;
+	if (drop_privileges(c, err, errlen) < 0)
+		goto out;
+	for (; started < srv->n_workers; started++) {
+		if (worker_start(srv->workers[started]) < 0) {
+			snprintf(err, errlen, "cannot start worker thread");
+			goto out;
+		}
+	}
+	log_listeners(srv);
+	log_info("ternd ready: %d workers", srv->n_workers);
+	event_base_dispatch(base);
+	rc = 0;
+out:
+	for (int i = 0; i < started; i++)
+		worker_stop(srv->workers[i]);
+	stats_free(st);
+	if (c->pidfile)
+		unlink(c->pidfile);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv; /* big (listener table); lives for the process */
+	char err[CONFIG_ERR_LEN] = "";
+	struct event *sig[3] = { NULL };
+	struct event_base *base = NULL;
+	struct config cfg;
+	bool check = false;
+	int rc;
+
+	config_defaults(&cfg);
+	rc = config_from_argv(&cfg, argc, argv, &check, err, sizeof err);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return rc < 0 ? EXIT_CONFIG : 0;
+	}
+	if (check) {
+		rc = check_only(&cfg);
+		config_free(&cfg);
+		return rc;
+	}
+	if (config_validate(&cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	if (log_open(&cfg) < 0) {
+		fprintf(stderr, "log-file %s: %s\n", cfg.log_file, strerror(errno));
+		config_free(&cfg);
+		return EXIT_START;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	srv.cfg = &cfg;
+	rc = EXIT_START;
+	base = event_base_new();
+	if (!base || start(&srv, err, sizeof err) < 0)
+		goto out;
+	sig[0] = evsignal_new(base, SIGTERM, main_on_stop, base);
+	sig[1] = evsignal_new(base, SIGINT, main_on_stop, base);
+	sig[2] = evsignal_new(base, SIGHUP, main_on_hup, NULL);
+	for (int i = 0; i < 3; i++)
+		if (sig[i])
+			evsignal_add(sig[i], NULL);
+	if (run(&srv, base, err, sizeof err) == 0)
+		rc = 0;
+out:
+	if (rc)
+		log_err("%s", *err ? err : "start-up failed");
+	release(&srv);
+	for (int i = 0; i < 3; i++)
+		if (sig[i])
+			event_free(sig[i]);
+	if (base)
+		event_base_free(base);
+	log_info("ternd stopped");
+	log_close();
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * The stats endpoint. Counters are read without stopping the workers: each
+ * is a relaxed atomic that only its worker writes, so a scrape sees every
+ * counter at some recent value, never a torn one. The endpoint binds to
+ * loopback by default (DESIGN.md s7); it serves nothing that changes state.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "server/netaddr.h"
+#include "server/stats.h"
+
+struct stats {
+	const struct server *srv;
+	struct evhttp *http;
+	time_t started;
+};
+
+static void help(struct evbuffer *b, const char *name, const char *type,
+		 const char *text)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void per_transport(struct evbuffer *b, const char *name, const char *type,
+			  const char *text, const counter_t *v)
+{
+	help(b, name, type, text);
+	for (int t = 0; t < TP_COUNT; t++)
+		evbuffer_add_printf(b, "%s{transport=\"%s\"} %llu\n", name,
+				    counters_transport_name(t),
+				    (unsigned long long)counter_get(&v[t]));
+}
+
+static void write_metrics(struct evbuffer *b, const struct stats *s,
+			  const struct counters *c)
+{
+	static const char *const classes[AC_COUNT] = { "success", "error" };
+
+	help(b, "tern_stun_requests_total", "counter", "STUN/TURN requests received.");
+	for (int t = 0; t < TP_COUNT; t++)
+		for (int m = 0; m < MI_COUNT; m++)
+			evbuffer_add_printf(b,
+				"tern_stun_requests_total{transport=\"%s\",method=\"%s\"} %llu\n",
+				counters_transport_name(t), counters_method_name(m),
+				(unsigned long long)counter_get(&c->requests[t][m]));
+	help(b, "tern_stun_responses_total", "counter", "STUN/TURN responses sent.");
+	for (int t = 0; t < TP_COUNT; t++)
+		for (int k = 0; k < AC_COUNT; k++)
+			evbuffer_add_printf(b,
+				"tern_stun_responses_total{transport=\"%s\",class=\"%s\"} %llu\n",
+				counters_transport_name(t), classes[k],
+				(unsigned long long)counter_get(&c->responses[t][k]));
+	help(b, "tern_dropped_total", "counter", "Messages dropped, by reason.");
+	for (int t = 0; t < TP_COUNT; t++)
+		for (int r = 1; r < DROP_COUNT; r++)
+			evbuffer_add_printf(b,
+				"tern_dropped_total{transport=\"%s\",reason=\"%s\"} %llu\n",
+				counters_transport_name(t), counters_drop_name(r),
+				(unsigned long long)counter_get(&c->dropped[t][r]));
+	per_transport(b, "tern_connections_total", "counter",
+		      "Stream connections accepted.", c->connections);
+	per_transport(b, "tern_open_connections", "gauge",
+		      "Stream connections open now.", c->open_connections);
+	per_transport(b, "tern_received_bytes_total", "counter",
+		      "Bytes received from clients.", c->rx_bytes);
+	per_transport(b, "tern_sent_bytes_total", "counter", "Bytes sent to clients.",
+		      c->tx_bytes);
+	help(b, "tern_workers", "gauge", "Worker threads.");
+	evbuffer_add_printf(b, "tern_workers %d\n", s->srv->n_workers);
+	help(b, "tern_uptime_seconds", "gauge", "Seconds since start.");
+	evbuffer_add_printf(b, "tern_uptime_seconds %lld\n",
+			    (long long)(time(NULL) - s->started));
+	help(b, "tern_build_info", "gauge", "Build information.");
+	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+}
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+		  const char *ctype, struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evhttp_send_reply(req, code, reason, body);
+}
+
+static void stats_on_request(struct evhttp_request *req, void *arg)
+{
+	const struct stats *s = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct evbuffer *b = evbuffer_new();
+	struct counters *sum;
+
+	if (!b)
+		return;
+	if (!path)
+		path = "";
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
+		evbuffer_add_printf(b, "ok\n");
+		reply(req, 200, "OK", "text/plain", b);
+	} else if (strcmp(path, "/metrics") == 0 && (sum = calloc(1, sizeof *sum))) {
+		for (int i = 0; i < s->srv->n_workers; i++)
+			counters_sum(sum, &s->srv->workers[i]->counters);
+		write_metrics(b, s, sum);
+		free(sum);
+		reply(req, 200, "OK", "text/plain; version=0.0.4", b);
+	} else {
+		evbuffer_add_printf(b, "not found\n");
+		reply(req, 404, "Not Found", "text/plain", b);
+	}
+	evbuffer_free(b);
+}
+
+struct stats *stats_start(struct event_base *base, const struct server *srv,
+			  const char *addr, char *err, size_t errlen)
+{
+	struct stats *s = calloc(1, sizeof *s);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = -1;
+
+	if (!s || !netaddr_parse_hostport(addr, &ss, &len)) {
+		snprintf(err, errlen, "stats-listen: '%s' is not host:port", addr);
+		goto fail;
+	}
+	s->srv = srv;
+	s->started = time(NULL);
+	s->http = evhttp_new(base);
+	fd = netaddr_bind((struct sockaddr *)&ss, len, SOCK_STREAM, false, err, errlen);
+	if (!s->http || fd < 0)
+		goto fail;
+	if (listen(fd, 128) < 0 || !evhttp_accept_socket_with_handle(s->http, fd)) {
+		snprintf(err, errlen, "stats-listen %s: cannot listen", addr);
+		close(fd);
+		goto fail;
+	}
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(s->http, 8192);
+	evhttp_set_max_body_size(s->http, 0);
+	evhttp_set_timeout(s->http, 10);
+	evhttp_set_gencb(s->http, stats_on_request, s);
+	return s;
+fail:
+	stats_free(s);
+	return NULL;
+}
+
+void stats_free(struct stats *s)
+{
+	if (!s)
+		return;
+	if (s->http)
+		evhttp_free(s->http);
+	free(s);
+}

@@ -1,0 +1,241 @@
+/*
+ * Stream transports. Each worker accepts on its own SO_REUSEPORT socket and
+ * owns the connections it accepted; a connection is a bufferevent (an
+ * OpenSSL one for TLS) whose input is cut into whole messages and handed to
+ * the service one by one. Every growth is bounded: connections per worker,
+ * unread output, idle and handshake time. When accept() runs out of file
+ * descriptors the listener pauses on a timer instead of spinning.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+
+#include "server/log.h"
+#include "server/netaddr.h"
+#include "server/service.h"
+#include "server/stream.h"
+
+enum { STREAM_REPLY_MAX = 2048 };
+
+struct stream_listener {
+	struct worker *w;
+	const struct listener_spec *ls;
+	struct evconnlistener *l;
+	struct event *backoff;
+};
+
+struct stream_conn {
+	struct worker *w;
+	const struct listener_spec *ls;
+	struct bufferevent *bev;
+	struct stun_addr peer;
+	struct stream_conn *prev, *next; /* the worker's list, for shutdown */
+};
+
+static void conn_close(struct stream_conn *c)
+{
+	counter_dec(&c->w->counters.open_connections[c->ls->tp]);
+	c->w->n_conns--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void set_timeout(struct bufferevent *bev, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
+/* Answer one whole message; false when the connection must close. */
+static bool conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
+{
+	struct counters *k = &c->w->counters;
+	enum transport tp = c->ls->tp;
+	uint8_t out[STREAM_REPLY_MAX];
+	struct service_reply r;
+
+	counter_add(&k->rx_bytes[tp], len);
+	r = service_handle(c->w, c->ls, p, len, &c->peer, out, sizeof out);
+	if (r.len == 0)
+		return true;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > STREAM_MAX_OUTPUT) {
+		counter_inc(&k->dropped[tp][DROP_STREAM_OVERFLOW]);
+		return false;
+	}
+	counter_add(&k->tx_bytes[tp], r.len);
+	return bufferevent_write(c->bev, out, r.len) == 0;
+}
+
+static void stream_on_read(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t head[4];
+
+	set_timeout(bev, STREAM_IDLE_SECONDS);
+	while (evbuffer_copyout(in, head, sizeof head) == sizeof head) {
+		long n = stun_frame_len(head, sizeof head);
+
+		if (n < 0) {
+			counter_inc(&c->w->counters.dropped[c->ls->tp][DROP_UNKNOWN_PROTOCOL]);
+			conn_close(c);
+			return;
+		}
+		if (n == 0 || evbuffer_get_length(in) < (size_t)n)
+			return;
+		if (!conn_message(c, evbuffer_pullup(in, n), (size_t)n)) {
+			conn_close(c);
+			return;
+		}
+		evbuffer_drain(in, (size_t)n);
+	}
+}
+
+static void stream_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
+		set_timeout(bev, STREAM_IDLE_SECONDS);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_close(c);
+}
+
+static struct bufferevent *conn_bev(struct stream_listener *sl, evutil_socket_t fd)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (sl->ls->tp != TP_TLS)
+		return bufferevent_socket_new(sl->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	ssl = SSL_new(sl->w->srv->tls);
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(sl->w->base, fd, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+			     struct sockaddr *sa, int salen, void *arg)
+{
+	struct stream_listener *sl = arg;
+	struct worker *w = sl->w;
+	enum transport tp = sl->ls->tp;
+	struct stream_conn *c;
+
+	if (w->n_conns >= STREAM_MAX_PER_WORKER || !(c = calloc(1, sizeof *c))) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->ls = sl->ls;
+	netaddr_to_stun(sa, &c->peer);
+	c->bev = conn_bev(sl, fd);
+	if (!c->bev) {
+		close(fd);
+		free(c);
+		return;
+	}
+	w->n_conns++;
+	c->next = w->conns;
+	if (c->next)
+		c->next->prev = c;
+	w->conns = c;
+	counter_inc(&w->counters.connections[tp]);
+	counter_inc(&w->counters.open_connections[tp]);
+	bufferevent_setcb(c->bev, stream_on_read, NULL, stream_on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * STUN_MAX_MESSAGE);
+	set_timeout(c->bev, tp == TP_TLS ? STREAM_HANDSHAKE_SECONDS : STREAM_IDLE_SECONDS);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void stream_on_backoff(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_listener *sl = arg;
+
+	evconnlistener_enable(sl->l);
+}
+
+/* OpenBSD relayd's answer to EMFILE: stop accepting for a moment. */
+static void stream_on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct stream_listener *sl = arg;
+	struct timeval tv = { 0, ACCEPT_BACKOFF_MS * 1000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+		return;
+	evconnlistener_disable(l);
+	evtimer_add(sl->backoff, &tv);
+}
+
+struct stream_listener *stream_listen(struct worker *w, const struct listener_spec *ls,
+				      char *err, size_t errlen)
+{
+	struct stream_listener *sl = calloc(1, sizeof *sl);
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+	int fd;
+
+	if (!sl) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sl->w = w;
+	sl->ls = ls;
+	fd = netaddr_bind((const struct sockaddr *)&ls->addr, ls->addrlen, SOCK_STREAM,
+			  true, err, errlen);
+	if (fd < 0)
+		goto fail;
+	sl->l = evconnlistener_new(w->base, stream_on_accept, sl, flags, -1, fd);
+	sl->backoff = evtimer_new(w->base, stream_on_backoff, sl);
+	if (!sl->l || !sl->backoff) {
+		if (!sl->l)
+			close(fd);
+		snprintf(err, errlen, "tcp: cannot listen: %s", strerror(errno));
+		goto fail;
+	}
+	evconnlistener_set_error_cb(sl->l, stream_on_accept_error);
+	return sl;
+fail:
+	stream_listener_free(sl);
+	return NULL;
+}
+
+void stream_listener_free(struct stream_listener *sl)
+{
+	if (!sl)
+		return;
+	if (sl->l)
+		evconnlistener_free(sl->l);
+	if (sl->backoff)
+		event_free(sl->backoff);
+	free(sl);
+}
+
+void stream_close_all(struct worker *w)
+{
+	while (w->conns)
+		conn_close(w->conns);
+}

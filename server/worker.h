@@ -1,0 +1,74 @@
+/*
+ * Workers: one thread and one event_base each, with its own SO_REUSEPORT
+ * socket for every listener, so the kernel spreads clients over workers and
+ * no state is shared on the per-packet path (DESIGN.md s4).
+ */
+#ifndef TERN_SERVER_WORKER_H
+#define TERN_SERVER_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "relay/binding.h"
+#include "server/config.h"
+#include "server/counters.h"
+#include "server/limits.h"
+
+/* One address to listen on, shared read-only by every worker. */
+struct listener_spec {
+	enum transport tp;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct stun_addr local; /* addr, as the cores see it */
+	struct binding_config binding;
+};
+
+/* The process: built by main before the workers start, read-only after. */
+struct server {
+	const struct config *cfg;
+	struct listener_spec spec[LISTENERS_MAX];
+	int n_spec;
+	SSL_CTX *tls; /* NULL when TLS is off */
+	struct worker *workers[WORKERS_MAX];
+	int n_workers;
+};
+
+struct udp_sock;
+struct stream_listener;
+struct stream_conn;
+struct udp_batch;
+
+struct worker {
+	int id;
+	const struct server *srv;
+	struct event_base *base;
+	pthread_t thread;
+	struct counters counters;
+	struct udp_batch *batch;
+	struct udp_sock *udp[LISTENERS_MAX];
+	int n_udp;
+	struct stream_listener *stream[LISTENERS_MAX];
+	int n_stream;
+	struct stream_conn *conns; /* open stream connections, owned by stream.c */
+	int n_conns;
+};
+
+/*
+ * Create a worker and open its sockets (in the calling thread, so a bind
+ * error surfaces before anything runs). Returns NULL with err filled.
+ */
+struct worker *worker_new(const struct server *srv, int id, char *err, size_t errlen);
+/* Start the worker's thread; it runs its event loop until worker_stop. */
+int worker_start(struct worker *w);
+/* Ask the loop to exit (thread-safe) and join the thread. */
+void worker_stop(struct worker *w);
+void worker_free(struct worker *w);
+
+/* The worker's UDP socket bound to exactly this address, or NULL. */
+struct udp_sock *worker_udp_for(const struct worker *w, const struct stun_addr *a);
+
+#endif
