@@ -53,6 +53,7 @@ struct config {
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
 	/* bookkeeping */
 	char *path; /* config file read, or NULL */
+	bool quiet; /* print no warnings on stderr (the fuzzer sets it) */
 	/*
 	 * Where each option was last set, for messages: "file:line" or
 	 * "command line"; NULL while it holds its default. Indexed by the
@@ -96,7 +97,11 @@ int config_check_file(const char *path);
 
 /*
  * Parse argv: -c FILE, -n (no file), --option=value, --option value,
- * --flag. Loads the file first, then applies the arguments over it.
+ * --flag, and coturn's one-letter options. Loads the file first, applies
+ * the arguments over it, then runs config_validate(). With --check,
+ * *check_only is set and the file is read without reporting its problems:
+ * the caller runs config_check_file(c->path) to print them all and, if
+ * there are none, config_validate(c) on the file and arguments together.
  * Returns 0, 1 when the caller should exit 0 (--help, --version printed), or
  * -1 with err.
  */
