@@ -23,6 +23,7 @@ struct binding_config {
 struct binding_reply {
 	size_t len;     /* response length in out; 0 means send nothing */
 	uint8_t change; /* STUN_CHANGE_IP | STUN_CHANGE_PORT: the source to use */
+	uint16_t response_port; /* RFC 5780 RESPONSE-PORT: send to src ip, this port */
 	int error;      /* the error code sent, 0 for success */
 };
 

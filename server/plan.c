@@ -101,7 +101,9 @@ static int add_pair(struct server *srv, const char *a, const char *b, char *err,
 {
 	const struct config *c = srv->cfg;
 	uint16_t p = c->listening_port;
-	uint16_t p2 = c->alt_listening_port ? c->alt_listening_port : (uint16_t)(p + 1);
+	/* default alt port: the next one, or the one before at the top */
+	uint16_t p2 = c->alt_listening_port ? c->alt_listening_port
+					    : (uint16_t)(p < 65535 ? p + 1 : p - 1);
 	const char *ip[2] = { a, b };
 	const uint16_t port[2] = { p, p2 };
 

@@ -39,5 +39,6 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 	counter_inc(&w->counters.responses[tp][br.error ? AC_ERROR : AC_SUCCESS]);
 	sr.len = br.len;
 	sr.change = br.change;
+	sr.response_port = br.response_port;
 	return sr;
 }

@@ -14,6 +14,7 @@
 struct service_reply {
 	size_t len;     /* bytes in out; 0: nothing to send */
 	uint8_t change; /* RFC 5780: send from the listener this selects */
+	uint16_t response_port; /* RFC 5780: send to this port instead, if set */
 };
 
 struct service_reply service_handle(struct worker *w, const struct listener_spec *ls,

@@ -21,7 +21,7 @@
 #include "server/service.h"
 #include "server/stream.h"
 
-enum { STREAM_REPLY_MAX = 2048 };
+enum { STREAM_REPLY_MAX = 4096 }; /* a STUN reply, RFC 5780 PADDING included */
 
 struct stream_listener {
 	struct worker *w;

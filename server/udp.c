@@ -15,7 +15,7 @@
 #include "server/udp.h"
 
 enum {
-	UDP_TX_SLOT = 2048,   /* a STUN reply never needs more */
+	UDP_TX_SLOT = 4096,   /* a STUN reply, RFC 5780 PADDING included */
 	UDP_READS_PER_EVENT = 8, /* batches per wakeup, so sockets take turns */
 };
 
@@ -100,6 +100,14 @@ static void flush(struct udp_sock *u, int n)
 	}
 }
 
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
 /* Answer the n datagrams just received; returns how many replies queued. */
 static int answer(struct udp_sock *u, int n)
 {
@@ -123,6 +131,8 @@ static int answer(struct udp_sock *u, int n)
 				   b->txbuf[q], UDP_TX_SLOT);
 		if (r.len == 0)
 			continue;
+		if (r.response_port) /* RFC 5780 s7.5: same ip, the port asked */
+			set_port(&b->from[i], r.response_port);
 		if (r.change) {
 			send_changed(u, &b->from[i], b->txbuf[q], r.len, r.change);
 			continue;

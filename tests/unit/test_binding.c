@@ -235,6 +235,45 @@ static void test_change_request_over_stream_is_400(void **state)
 	assert_int_equal(x.br.change, 0);
 }
 
+/* A request with RESPONSE-PORT 40404 and 100 bytes of PADDING. */
+static size_t discovery_request(uint8_t *buf, size_t cap)
+{
+	static const uint8_t pad[100];
+	struct stun_builder b;
+
+	stun_build_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), tid);
+	stun_put_u32(&b, STUN_ATTR_RESPONSE_PORT, 40404u << 16);
+	stun_put(&b, STUN_ATTR_PADDING, pad, sizeof pad);
+	return stun_build_finish(&b);
+}
+
+static void test_response_port_and_padding(void **state)
+{
+	struct exchange x;
+
+	x.req_len = discovery_request(x.req, sizeof x.req);
+	run(&x, &cfg5780, &client4);
+	assert_int_equal(x.br.error, 0);
+	assert_int_equal(x.br.response_port, 40404);
+	assert_int_equal(x.r.a[SA_PADDING].len, 100);
+}
+
+static void test_discovery_attributes_without_rfc5780_are_420(void **state)
+{
+	struct binding_config cfg = { 0 };
+	struct exchange x;
+	const uint8_t *u;
+
+	x.req_len = discovery_request(x.req, sizeof x.req);
+	run(&x, &cfg, &client4);
+	assert_int_equal(x.br.error, 420);
+	assert_int_equal(x.br.response_port, 0);
+	assert_int_equal(x.r.a[SA_UNKNOWN_ATTRIBUTES].len, 4);
+	u = x.r.a[SA_UNKNOWN_ATTRIBUTES].v;
+	assert_int_equal((u[0] << 8) | u[1], STUN_ATTR_RESPONSE_PORT);
+	assert_int_equal((u[2] << 8) | u[3], STUN_ATTR_PADDING);
+}
+
 static void test_small_buffer_sends_nothing(void **state)
 {
 	struct binding_config cfg = { .software = "tern" };
@@ -259,6 +298,8 @@ int main(void)
 		cmocka_unit_test(test_rfc5780_change_request),
 		cmocka_unit_test(test_change_request_without_rfc5780_is_420),
 		cmocka_unit_test(test_change_request_over_stream_is_400),
+		cmocka_unit_test(test_response_port_and_padding),
+		cmocka_unit_test(test_discovery_attributes_without_rfc5780_are_420),
 		cmocka_unit_test(test_small_buffer_sends_nothing),
 	};
 
