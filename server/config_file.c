@@ -1,0 +1,317 @@
+/*
+ * Reading ternd's config files and checking the configuration as a whole.
+ * The dialect is coturn's (`key=value`, `key = value`, `key value`, bare
+ * flags, `#` comments, quotes), so an operator's turnserver.conf keeps
+ * working; each line goes through config_set_option() in config.c. After
+ * everything is read, config_validate() runs the checks that span options
+ * (port ranges, TLS files, addresses, the process user), and
+ * config_check_file() lists every problem for --check. Problems come back
+ * as "file:line: what is wrong"; nothing here exits.
+ */
+#include "server/config.h"
+#include "server/config_opt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- problems: the first one, or all of them for --check ---------------- */
+
+static void problem(struct config_sink *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct config_sink *s, const char *fmt, ...)
+{
+	char msg[CONFIG_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->out)
+		fprintf(s->out, "%s\n", msg);
+	else if (s->count == 0 && s->err && s->errlen)
+		snprintf(s->err, s->errlen, "%s", msg);
+	s->count++;
+}
+
+/* ---- the file --------------------------------------------------------------- */
+
+static char *skip_blanks(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static void rstrip(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		s[--n] = '\0';
+}
+
+/* A quoted value: "..." or '...', then only blanks or a comment. */
+static int unquote(char *p, char **value, char *why, size_t n)
+{
+	char *close = strchr(p + 1, *p), *rest;
+
+	if (!close) {
+		snprintf(why, n, "unterminated %c quote", *p);
+		return -1;
+	}
+	*close = '\0';
+	rest = skip_blanks(close + 1);
+	if (*rest && *rest != '#') {
+		snprintf(why, n, "unexpected text after the closing quote: '%s'", rest);
+		return -1;
+	}
+	*value = p + 1;
+	return 1;
+}
+
+/*
+ * Split one line in place. Like coturn, the name ends at a blank or '=',
+ * and any run of blanks and '=' separates it from the value. A '#' after a
+ * blank starts a comment. Returns 1 with name and value (NULL for a bare
+ * flag), 0 for a blank or comment line, -1 with why.
+ */
+static int split_line(char *s, char **name, char **value, char *why, size_t n)
+{
+	char *sep, *p, *q;
+	bool blank_before;
+
+	s = skip_blanks(s);
+	rstrip(s);
+	if (*s == '\0' || *s == '#')
+		return 0;
+	*name = s;
+	sep = s + strcspn(s, " \t=");
+	for (p = sep; *p == ' ' || *p == '\t' || *p == '='; p++)
+		;
+	blank_before = p > sep && (p[-1] == ' ' || p[-1] == '\t');
+	*sep = '\0';
+	*value = NULL;
+	if (**name == '\0') {
+		snprintf(why, n, "no option name before '='");
+		return -1;
+	}
+	if (*p == '\0' || (*p == '#' && blank_before))
+		return 1;
+	if (*p == '"' || *p == '\'')
+		return unquote(p, value, why, n);
+	for (q = p + 1; *q; q++) {
+		if (*q == '#' && (q[-1] == ' ' || q[-1] == '\t')) {
+			*q = '\0';
+			break;
+		}
+	}
+	rstrip(p);
+	*value = p;
+	return 1;
+}
+
+static void apply_line(struct config *c, char *line, const char *where, struct config_sink *s)
+{
+	char why[CONFIG_ERR_LEN], err[CONFIG_ERR_LEN];
+	char *name, *value;
+	int rc = split_line(line, &name, &value, why, sizeof(why));
+
+	if (rc < 0)
+		problem(s, "%s: %s", where, why);
+	else if (rc > 0 &&
+		 config_set_option(c, name, value, where, !s->quiet, err, sizeof(err)) < 0)
+		problem(s, "%s", err);
+}
+
+/* False if fgets() stopped because line was full; the rest is skipped. */
+static bool whole_line(const char *line, FILE *f)
+{
+	int ch;
+
+	if (strchr(line, '\n'))
+		return true;
+	ch = getc(f);
+	if (ch == EOF)
+		return true;
+	while (ch != '\n' && ch != EOF)
+		ch = getc(f);
+	return false;
+}
+
+void config_load_file(struct config *c, const char *path, struct config_sink *s)
+{
+	char line[CONFIG_MAX_LINE], where[PATH_MAX + 32];
+	unsigned int lineno = 0;
+	FILE *f = fopen(path, "re");
+	char *copy;
+
+	if (!f) {
+		problem(s, "%s: cannot open: %s", path, strerror(errno));
+		return;
+	}
+	if ((copy = strdup(path))) {
+		free(c->path);
+		c->path = copy;
+	}
+	while ((s->all || s->count == 0) && fgets(line, sizeof(line), f)) {
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if (!whole_line(line, f)) {
+			problem(s, "%s: line is longer than %d bytes", where, CONFIG_MAX_LINE - 2);
+			continue;
+		}
+		/* a UTF-8 byte order mark from a Windows editor */
+		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+			memmove(line, line + 3, strlen(line + 3) + 1);
+		apply_line(c, line, where, s);
+	}
+	if (ferror(f))
+		problem(s, "%s: read error: %s", path, strerror(errno));
+	fclose(f);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	struct config_sink s = { .err = err, .errlen = errlen };
+
+	config_load_file(c, path, &s);
+	return s.count ? -1 : 0;
+}
+
+/* ---- cross-option checks ------------------------------------------------- */
+
+/* The prefix for a message about option name: where it was set. */
+static const char *from(const struct config *c, const char *name)
+{
+	const char *o = config_origin(c, name);
+
+	return o ? o : "ternd";
+}
+
+static void check_readable(const struct config *c, const char *name, const char *path,
+			   struct config_sink *s)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO named as a certificate must not hang --check */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		problem(s, "%s: %s: cannot read '%s': %s", from(c, name), name, path,
+			strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		problem(s, "%s: %s: '%s' is not a regular file", from(c, name), name, path);
+	close(fd);
+}
+
+static bool tls_on(const struct config *c)
+{
+	return !c->no_tls && c->cert && c->pkey;
+}
+
+static void check_tls(const struct config *c, struct config_sink *s)
+{
+	if (c->no_tls || (!c->cert && !c->pkey))
+		return;
+	if (!c->pkey)
+		problem(s, "%s: cert: is set but pkey is not; TLS needs both", from(c, "cert"));
+	if (!c->cert)
+		problem(s, "%s: pkey: is set but cert is not; TLS needs both", from(c, "pkey"));
+	if (c->cert)
+		check_readable(c, "cert", c->cert, s);
+	if (c->pkey)
+		check_readable(c, "pkey", c->pkey, s);
+}
+
+static void check_ports(const struct config *c, struct config_sink *s)
+{
+	if (c->min_port > c->max_port)
+		problem(s, "%s: min-port %u is above max-port %u",
+			config_origin(c, "min-port") ? from(c, "min-port") : from(c, "max-port"),
+			c->min_port, c->max_port);
+	if (c->alt_listening_port && c->alt_listening_port == c->listening_port)
+		problem(s, "%s: alt-listening-port: must differ from listening-port (%u)",
+			from(c, "alt-listening-port"), c->listening_port);
+	if (tls_on(c) && !c->no_tcp && c->tls_listening_port == c->listening_port)
+		problem(s, "%s: tls-listening-port: %u is also listening-port (TCP)",
+			from(c, "tls-listening-port"), c->tls_listening_port);
+	if (c->no_udp && c->no_tcp && !tls_on(c))
+		problem(s, "%s: no-udp and no-tcp are set and TLS is off: nothing to listen on",
+			from(c, "no-tcp"));
+}
+
+static void check_list(const struct config *c, const char *name, char *const *list, int n,
+		       struct config_sink *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!config_ip_family(list[i]))
+			problem(s, "%s: %s: '%s' is not an IPv4 or IPv6 address", from(c, name),
+				name, list[i]);
+}
+
+static void check_addrs(const struct config *c, struct config_sink *s)
+{
+	char host[256];
+	uint16_t port;
+
+	check_list(c, "listening-ip", c->listening_ip, c->n_listening_ip, s);
+	check_list(c, "relay-ip", c->relay_ip, c->n_relay_ip, s);
+	if (c->external_ip && !config_valid_extip(c->external_ip))
+		problem(s, "%s: external-ip: '%s' is not an address or a public/private pair",
+			from(c, "external-ip"), c->external_ip);
+	if (!config_stats_off(c->stats_listen) &&
+	    !config_split_hostport(c->stats_listen, host, sizeof(host), &port))
+		problem(s, "%s: stats-listen: '%s' is not host:port, [ipv6]:port or off",
+			from(c, "stats-listen"), c->stats_listen);
+}
+
+static void check_process(const struct config *c, struct config_sink *s)
+{
+	if (c->proc_user && !getpwnam(c->proc_user))
+		problem(s, "%s: proc-user: no such user '%s'", from(c, "proc-user"), c->proc_user);
+	if (c->proc_group && !getgrnam(c->proc_group))
+		problem(s, "%s: proc-group: no such group '%s'", from(c, "proc-group"),
+			c->proc_group);
+}
+
+static void validate(const struct config *c, struct config_sink *s)
+{
+	check_ports(c, s);
+	check_addrs(c, s);
+	check_tls(c, s);
+	check_process(c, s);
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	struct config_sink s = { .err = err, .errlen = errlen };
+
+	validate(c, &s);
+	return s.count ? -1 : 0;
+}
+
+int config_check_file(const char *path)
+{
+	struct config_sink s = { .out = stderr, .all = true };
+	struct config c;
+
+	config_defaults(&c);
+	if (path)
+		config_load_file(&c, path, &s);
+	validate(&c, &s);
+	config_free(&c);
+	return s.count;
+}
