@@ -7,6 +7,8 @@
 enum server_limits {
 	/* datagrams read or written by one recvmmsg/sendmmsg call */
 	UDP_BATCH = 32,
+	/* kernel buffers asked for each UDP listener: bursts must not overflow */
+	UDP_SOCKBUF = 4 * 1024 * 1024,
 	/* largest datagram we accept; bigger ones are truncated and dropped */
 	UDP_MAX_DATAGRAM = 65536,
 	/* open TCP/TLS connections per worker; accept pauses beyond it */

@@ -127,7 +127,7 @@ static int answer(struct udp_sock *u, int n)
 		}
 		if (!netaddr_to_stun((struct sockaddr *)&b->from[i], &src))
 			continue;
-		r = service_handle(u->w, u->ls, b->rxbuf[i], b->rx[i].msg_len, &src,
+		r = service_handle(u->w, u->ls, b->rxbuf[i], b->rx[i].msg_len, &src, 0,
 				   b->txbuf[q], UDP_TX_SLOT);
 		if (r.len == 0)
 			continue;
@@ -173,6 +173,17 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Bigger kernel buffers ride out bursts; as root, past rmem_max too. */
+static void sockbuf(int fd)
+{
+	int size = UDP_SOCKBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+}
+
 struct udp_sock *udp_open(struct worker *w, struct udp_batch *b,
 			  const struct listener_spec *ls, char *err, size_t errlen)
 {
@@ -189,6 +200,7 @@ struct udp_sock *udp_open(struct worker *w, struct udp_batch *b,
 			     true, err, errlen);
 	if (u->fd < 0)
 		goto fail;
+	sockbuf(u->fd);
 	u->ev = event_new(w->base, u->fd, EV_READ | EV_PERSIST, udp_on_read, u);
 	if (!u->ev || event_add(u->ev, NULL) < 0) {
 		snprintf(err, errlen, "udp: cannot register event");
@@ -214,4 +226,9 @@ void udp_close(struct udp_sock *u)
 const struct listener_spec *udp_spec(const struct udp_sock *u)
 {
 	return u->ls;
+}
+
+int udp_fd(const struct udp_sock *u)
+{
+	return u->fd;
 }
