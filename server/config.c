@@ -2,15 +2,17 @@
  * ternd's option model. Every option is one row of a table (name, type,
  * field, range, default, help), so the file parser (config_file.c), the
  * command line and --help (config_argv.c) and the defaults cannot drift
- * apart. This file owns that table, the table of coturn options tern
- * accepts with a warning, the value parsers and one setter per type, and
- * config_set(), through which every option is applied and its origin
- * recorded. Nothing here exits: problems come back as "where: what is wrong".
+ * apart. This file owns that table, the value parsers (user lines and peer
+ * ranges included) and one setter per type, and config_set(), through which
+ * every option is applied and its origin recorded; coturn options tern lacks
+ * are config_coturn.c's. Nothing here exits: problems come back as "where:
+ * what is wrong", and never repeat a password or a secret.
  */
 #include "server/config.h"
 #include "server/config_opt.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +27,14 @@
 	{ .name = n, .type = T_PORT, .off = FIELD(f), .min = lo, .max = 65535, \
 	  .def = d, .arg = "PORT", .help = h }
 #define STR(n, f, a, h) { .name = n, .type = T_STR, .off = FIELD(f), .arg = a, .help = h }
-#define IPLIST(n, f, max_, h) \
-	{ .name = n, .type = T_IPLIST, .off = FIELD(f), .off_n = FIELD(n_##f), \
-	  .max = max_, .arg = "ADDR", .help = h }
+#define LIST(n, t, f, max_, a, h) \
+	{ .name = n, .type = t, .off = FIELD(f), .off_n = FIELD(n_##f), .max = max_, \
+	  .arg = a, .help = h }
+#define IPLIST(n, f, max_, h) LIST(n, T_IPLIST, f, max_, "ADDR", h)
+#define NUM(n, t, f, lo, hi, d, a, h) \
+	{ .name = n, .type = t, .off = FIELD(f), .min = lo, .max = hi, .def = d, .arg = a, \
+	  .help = h }
+#define SECS(n, f, lo, hi, d, h) NUM(n, T_SECS, f, lo, hi, d, "SECONDS", h)
 
 /*
  * Rows that write the same field share one origin slot (the first such
@@ -51,9 +58,54 @@ const struct config_opt config_options[] = {
 	       "Address relayed traffic leaves from; repeatable (at most 8)."),
 	{ .name = "external-ip", .type = T_EXTIP, .off = FIELD(external_ip),
 	  .arg = "PUBLIC[/PRIVATE]", .help = "Public address when behind 1:1 NAT." },
-	PORT("min-port", min_port, 1, "49152", "Lowest relay port."),
-	PORT("max-port", max_port, 1, "65535", "Highest relay port."),
-	STR("realm", realm, "REALM", "Realm for long-term credentials."),
+	PORT("min-port", min_port, 1024, "49152", "Lowest relay port."),
+	PORT("max-port", max_port, 1024, "65535", "Highest relay port."),
+	FLAG("no-udp-relay", no_udp_relay, "Refuse allocations that relay UDP."),
+	FLAG("no-tcp-relay", no_tcp_relay, "Refuse allocations that relay TCP (RFC 6062)."),
+	FLAG("rfc5766-channel-numbers", rfc5766_channel_numbers,
+	     "Accept channel numbers up to 0x7FFF (RFC 5766), not just 0x4FFF."),
+	NUM("max-allocations", T_INT, max_allocations, 16, 4194304, "65536", "N",
+	    "Allocations each worker can hold."),
+	SECS("max-allocate-lifetime", max_allocate_lifetime, 60, 86400, "3600",
+	     "Longest allocation lifetime a client gets."),
+	SECS("channel-lifetime", channel_lifetime, 60, 3600, "600",
+	     "Channel binding lifetime; RFC 8656 fixes it at 600."),
+	SECS("permission-lifetime", permission_lifetime, 60, 3600, "300",
+	     "Permission lifetime; RFC 8656 fixes it at 300."),
+	NUM("user-quota", T_INT, user_quota, 0, 1000000000, "0", "N",
+	    "Allocations per user at once; 0: unlimited."),
+	NUM("total-quota", T_INT, total_quota, 0, 1000000000, "0", "N",
+	    "Allocations at once, all users; 0: unlimited."),
+	NUM("max-bps", T_U64, max_bps, 0, 1000000000000LL, "0", "BYTES",
+	    "Bytes per second per allocation and direction; 0: unlimited."),
+	NUM("bps-capacity", T_U64, bps_capacity, 0, 1000000000000LL, "0", "BYTES",
+	    "Bytes per second, all allocations together; 0: unlimited."),
+	LIST("allowed-peer-ip", T_RANGELIST, allowed_peer_ip, CONFIG_MAX_PEER_RANGES, "RANGE",
+	     "Peers to allow although denied by default; repeatable."),
+	LIST("denied-peer-ip", T_RANGELIST, denied_peer_ip, CONFIG_MAX_PEER_RANGES, "RANGE",
+	     "More peers to deny; repeatable."),
+	FLAG("allow-loopback-peers", allow_loopback_peers, "Allow peers on 127.0.0.0/8 and ::1."),
+	FLAG("no-multicast-peers", no_multicast_peers,
+	     "Accepted: multicast peers are always denied."),
+	{ .name = "realm", .type = T_STR, .off = FIELD(realm), .def = "tern.invalid",
+	  .arg = "REALM", .help = "Realm for long-term credentials." },
+	FLAG("lt-cred-mech", lt_cred_mech, "Accepted: long-term credentials are always on."),
+	{ .name = "no-auth", .type = T_NOTBOOL, .off = FIELD(lt_cred_mech),
+	  .refuse = "tern never relays without authentication",
+	  .help = "Refused: tern never relays without authentication." },
+	LIST("user", T_USERLIST, user, CONFIG_MAX_USERS, "NAME:PASSWORD",
+	     "A user, or NAME:0xKEY; repeatable, at most 4096."),
+	STR("userdb", userdb, "FILE", "A file of user lines, one per line."),
+	STR("db", userdb, "FILE", "coturn's name for userdb."),
+	FLAG("use-auth-secret", use_auth_secret, "TURN REST API credentials."),
+	LIST("static-auth-secret", T_SECRETLIST, static_auth_secret, CONFIG_MAX_AUTH_SECRETS,
+	     "SECRET", "Secret for use-auth-secret; repeatable (at most 16), turns it on."),
+	{ .name = "rest-api-separator", .type = T_CHAR, .off = FIELD(rest_api_separator),
+	  .def = ":", .arg = "CHAR", .help = "Between expiry and name in REST user names." },
+	SECS("stale-nonce", stale_nonce, 30, 86400, "600", "Nonce lifetime."),
+	{ .name = "nonce-secret", .type = T_KEY32, .off = FIELD(nonce_secret),
+	  .off_n = FIELD(has_nonce_secret), .arg = "HEX",
+	  .help = "64 hex digits that sign nonces. Default: random at start." },
 	STR("cert", cert, "FILE", "TLS certificate chain (PEM)."),
 	STR("pkey", pkey, "FILE", "TLS private key (PEM)."),
 	STR("cipher-list", cipher_list, "LIST", "OpenSSL cipher list for TLS 1.2."),
@@ -89,66 +141,6 @@ const size_t config_n_options = ARRAY_SIZE(config_options);
 
 _Static_assert(ARRAY_SIZE(config_options) <= CONFIG_MAX_OPTIONS, "raise CONFIG_MAX_OPTIONS");
 
-/*
- * coturn options ternd accepts and ignores with a warning, so a coturn
- * config still starts.
- */
-#define V(n) { .name = n, .value = true }
-#define F(n) { .name = n }
-#define NOTE(n, why) { .name = n, .note = why }
-
-static const struct config_coturn_opt coturn_only[] = {
-	V("listening-device"), V("relay-device"), V("tcp-proxy-port"),
-	F("lt-cred-mech"), F("no-auth"), V("user"), V("userdb"),
-	V("db"), V("psql-userdb"), V("sql-userdb"),
-	V("mysql-userdb"), V("mongo-userdb"), V("redis-userdb"),
-	V("redis-statsdb"), F("use-auth-secret"),
-	V("static-auth-secret"), V("secret-key-file"),
-	V("rest-api-separator"), F("no-auth-pings"),
-	F("no-dynamic-ip-list"), F("no-dynamic-realms"),
-	V("server-name"), F("oauth"), V("user-quota"),
-	V("total-quota"), V("max-bps"), V("bps-capacity"),
-	F("fingerprint"), F("check-origin-consistency"),
-	F("no-udp-relay"), F("no-tcp-relay"), F("stale-nonce"),
-	F("stateless-nonce"), V("stateless-nonce-secret"),
-	F("max-allocate-lifetime"), F("channel-lifetime"),
-	F("permission-lifetime"), V("max-allocate-timeout"),
-	F("stun-only"), F("no-stun"), F("secure-stun"),
-	F("raw-public-keys"), V("pkey-pwd"), V("CA-file"),
-	V("dh-file"), V("ec-curve-name"), F("dh566"),
-	F("dh1066"), F("dtls"), F("no-tlsv1_2"),
-	NOTE("no-tlsv1", "ternd never offers TLS older than 1.2"),
-	NOTE("no-tlsv1_1", "ternd never offers TLS older than 1.2"),
-	NOTE("tlsv1", "ternd never offers TLS older than 1.2"),
-	NOTE("tlsv1_1", "ternd never offers TLS older than 1.2"),
-	NOTE("no-stdout-log", "ternd logs to one place: log-file, else syslog, else stderr"),
-	NOTE("simple-log", "ternd always uses the log-file name as given"),
-	F("new-log-timestamp"), V("new-log-timestamp-format"),
-	V("syslog-facility"), F("log-binding"),
-	NOTE("daemon", "ternd runs in the foreground; use a service manager"),
-	V("aux-server"), F("udp-self-balance"), V("alternate-server"),
-	V("tls-alternate-server"), V("udp-alternate-server"),
-	V("tcp-alternate-server"), F("no-multicast-peers"),
-	F("allow-loopback-peers"), V("allowed-peer-ip"),
-	V("denied-peer-ip"), F("server-relay"), F("mobility"),
-	NOTE("no-cli", "ternd has no telnet CLI"), F("cli"), V("cli-ip"),
-	V("cli-port"), V("cli-password"), V("cli-max-output-sessions"),
-	F("web-admin"), V("web-admin-ip"), V("web-admin-port"),
-	F("web-admin-listen-on-workers"), V("ne"),
-	F("keep-address-family"), V("allocation-default-address-family"),
-	V("acme-redirect"), F("no-rfc5780"),
-	F("no-stun-backward-compatibility"), F("stun-backward-compatibility"),
-	F("rfc3489-compatibility"), F("response-origin-only-with-rfc5780"),
-	F("respond-http-unsupported"), F("rfc5766-channel-numbers"),
-	F("unauthorized-ratelimit"), F("drop-invalid-packets"),
-	F("udp-recvmmsg"), F("multiplex-peer"), F("udp-gso"),
-	V("drain-min-allocations"), V("sock-buf-size"),
-	NOTE("prometheus", "ternd always serves /metrics on stats-listen"),
-	F("prometheus-username-labels"), V("prometheus-path"),
-	F("prometheus-tls"),
-};
-
-
 /* ---- looking options up ------------------------------------------------ */
 
 const struct config_opt *config_opt_find(const char *name)
@@ -158,16 +150,6 @@ const struct config_opt *config_opt_find(const char *name)
 	for (i = 0; i < ARRAY_SIZE(config_options); i++)
 		if (strcmp(config_options[i].name, name) == 0)
 			return &config_options[i];
-	return NULL;
-}
-
-const struct config_coturn_opt *config_coturn_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(coturn_only); i++)
-		if (strcmp(coturn_only[i].name, name) == 0)
-			return &coturn_only[i];
 	return NULL;
 }
 
@@ -209,15 +191,15 @@ static bool parse_bool(const char *s, bool *out)
 	return false;
 }
 
-static bool parse_long(const char *s, long min, long max, long *out)
+static bool parse_long(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
-	long v;
+	long long v;
 
 	if (!s || *s < '0' || *s > '9')
 		return false; /* no sign, no leading blanks */
 	errno = 0;
-	v = strtol(s, &end, 10);
+	v = strtoll(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return false;
 	*out = v;
@@ -249,7 +231,7 @@ bool config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *
 {
 	const char *h = s, *colon;
 	size_t hl;
-	long p;
+	long long p;
 
 	if (s[0] == '[') {
 		colon = strchr(s, ']');
@@ -295,6 +277,10 @@ static int set_bool(struct config *c, const struct config_opt *o, const char *v,
 		snprintf(why, n, "'%s' is not a boolean (yes/no, true/false, on/off, 1/0)", v);
 		return -1;
 	}
+	if (b && o->refuse) {
+		snprintf(why, n, "%s", o->refuse);
+		return -1;
+	}
 	if (o->type == T_NOTBOOL)
 		b = !b;
 	if (o->type == T_LEVEL)
@@ -307,23 +293,39 @@ static int set_bool(struct config *c, const struct config_opt *o, const char *v,
 static int set_number(struct config *c, const struct config_opt *o, const char *v, char *why,
 		      size_t n)
 {
-	long x;
+	long long x;
 
+	if (!v && o->type == T_SECS)
+		v = o->def; /* coturn: a bare stale-nonce means the default */
 	if (!v) {
 		snprintf(why, n, "needs a value");
 		return -1;
 	}
 	if (!parse_long(v, o->min, o->max, &x)) {
 		if (o->type == T_PORT)
-			snprintf(why, n, "'%s' is not a port (%ld-%ld)", v, o->min, o->max);
+			snprintf(why, n, "'%s' is not a port (%lld-%lld)", v, o->min, o->max);
 		else
-			snprintf(why, n, "'%s' is not a number from %ld to %ld", v, o->min, o->max);
+			snprintf(why, n, "'%s' is not a number from %lld to %lld", v, o->min,
+				 o->max);
 		return -1;
 	}
 	if (o->type == T_PORT)
 		*AT(c, o, uint16_t) = (uint16_t)x;
+	else if (o->type == T_U64)
+		*AT(c, o, uint64_t) = (uint64_t)x;
 	else
 		*AT(c, o, int) = (int)x;
+	return 0;
+}
+
+static int set_char(struct config *c, const struct config_opt *o, const char *v, char *why,
+		    size_t n)
+{
+	if (!v || strlen(v) != 1 || !ispunct((unsigned char)*v)) {
+		snprintf(why, n, "'%s' is not one punctuation character", v ? v : "");
+		return -1;
+	}
+	*AT(c, o, char) = *v;
 	return 0;
 }
 
@@ -349,14 +351,40 @@ static int set_str(struct config *c, const struct config_opt *o, const char *v, 
 		snprintf(why, n, "needs a value");
 		return -1;
 	}
-	return replace_str(c, o, v, why, n);
+	return replace_str(c, o, *v || !o->def ? v : o->def, why, n);
+}
+
+/* ---- repeatable options ------------------------------------------------------ */
+
+static int *count_of(struct config *c, const struct config_opt *o)
+{
+	return (int *)(void *)((char *)c + o->off_n);
+}
+
+/* Append a copy of v to o's list; noun names the items for "more than N". */
+static int list_add(struct config *c, const struct config_opt *o, const char *v,
+		    const char *noun, char *why, size_t n)
+{
+	char **list = AT(c, o, char *);
+	int *count = count_of(c, o);
+
+	if (*count >= o->max) {
+		snprintf(why, n, "more than %lld %s", o->max, noun);
+		return -1;
+	}
+	if (!(list[*count] = strdup(v))) {
+		snprintf(why, n, "out of memory");
+		return -1;
+	}
+	(*count)++;
+	return 0;
 }
 
 static int set_iplist(struct config *c, const struct config_opt *o, const char *v, char *why,
 		      size_t n)
 {
 	char **list = AT(c, o, char *);
-	int *count = (int *)(void *)((char *)c + o->off_n);
+	int *count = count_of(c, o);
 	int i;
 
 	if (!v || !config_ip_family(v)) {
@@ -369,16 +397,7 @@ static int set_iplist(struct config *c, const struct config_opt *o, const char *
 			return -1;
 		}
 	}
-	if (*count >= o->max) {
-		snprintf(why, n, "more than %ld addresses", o->max);
-		return -1;
-	}
-	if (!(list[*count] = strdup(v))) {
-		snprintf(why, n, "out of memory");
-		return -1;
-	}
-	(*count)++;
-	return 0;
+	return list_add(c, o, v, "addresses", why, n);
 }
 
 bool config_valid_extip(const char *v)
@@ -405,6 +424,223 @@ static int set_extip(struct config *c, const struct config_opt *o, const char *v
 		return -1;
 	}
 	return replace_str(c, o, v, why, n);
+}
+
+/* ---- credentials and peers ---------------------------------------------- */
+
+/* Exactly 2 * len hex digits into out. */
+static bool hex_decode(const char *s, uint8_t *out, size_t len)
+{
+	size_t i;
+
+	if (strlen(s) != 2 * len || strspn(s, "0123456789abcdefABCDEF") != 2 * len)
+		return false;
+	for (i = 0; i < len; i++) {
+		char byte[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+		out[i] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	return true;
+}
+
+/* Put the problem in why, naming the user once the name is known; false. */
+static bool user_fail(const struct config_user *u, char *why, size_t n, const char *what)
+{
+	if (u->name_len)
+		snprintf(why, n, "'%.*s': %s", (int)u->name_len, u->name, what);
+	else
+		snprintf(why, n, "%s", what);
+	return false;
+}
+
+bool config_parse_user(const char *s, struct config_user *u, char *why, size_t n)
+{
+	const char *colon = strchr(s, ':');
+	const char *pw = colon ? colon + 1 : NULL;
+
+	memset(u, 0, sizeof(*u));
+	if (!colon)
+		return user_fail(u, why, n, "not name:password or name:0xKEY");
+	if (colon == s)
+		return user_fail(u, why, n, "no name before ':'");
+	if (colon - s > CONFIG_MAX_USERNAME_LEN)
+		return user_fail(u, why, n, "the name is longer than 508 bytes");
+	u->name = s;
+	u->name_len = (size_t)(colon - s);
+	if (strncmp(pw, "0x", 2) == 0) {
+		if (hex_decode(pw + 2, u->key, sizeof(u->key)))
+			return true;
+		explicit_bzero(u->key, sizeof(u->key));
+		return user_fail(u, why, n, "a 0x key must be 32 hex digits");
+	}
+	if (!*pw)
+		return user_fail(u, why, n, "no password after ':'");
+	if (strlen(pw) > CONFIG_MAX_SECRET_LEN)
+		return user_fail(u, why, n, "the password is longer than 256 bytes");
+	u->password = pw;
+	u->password_len = strlen(pw);
+	return true;
+}
+
+static int set_user(struct config *c, const struct config_opt *o, const char *v, char *why,
+		    size_t n)
+{
+	char **list = AT(c, o, char *);
+	struct config_user u;
+	int i;
+
+	if (!v) {
+		snprintf(why, n, "needs a value");
+		return -1;
+	}
+	if (!config_parse_user(v, &u, why, n))
+		return -1;
+	explicit_bzero(u.key, sizeof(u.key));
+	/* stored lines are valid, so a match up to and with ':' is the name */
+	for (i = 0; i < *count_of(c, o); i++) {
+		if (strncmp(list[i], v, u.name_len + 1) == 0) {
+			snprintf(why, n, "'%.*s' is given twice", (int)u.name_len, v);
+			return -1;
+		}
+	}
+	return list_add(c, o, v, "users (put the rest in userdb)", why, n);
+}
+
+/* A static-auth-secret turns use-auth-secret on, as it does in coturn. */
+static int set_secret(struct config *c, const struct config_opt *o, const char *v, char *why,
+		      size_t n)
+{
+	if (!v || !*v) {
+		snprintf(why, n, "needs a value");
+		return -1;
+	}
+	if (strlen(v) > CONFIG_MAX_SECRET_LEN) {
+		snprintf(why, n, "the secret is longer than %d bytes", CONFIG_MAX_SECRET_LEN);
+		return -1;
+	}
+	if (list_add(c, o, v, "secrets", why, n) < 0)
+		return -1;
+	c->use_auth_secret = true;
+	return 0;
+}
+
+/* One address of a range, blanks around it ignored; 0 if it is not one. */
+static int range_ip(const char *s, size_t len, uint8_t ip[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	memset(ip, 0, 16);
+	if (inet_pton(AF_INET, buf, ip) == 1)
+		return AF_INET;
+	return inet_pton(AF_INET6, buf, ip) == 1 ? AF_INET6 : 0;
+}
+
+/* "ip/len": a prefix length of 0-32 or 0-128 and no host bits set. */
+static bool range_cidr(const char *v, const char *slash, char *why, size_t n)
+{
+	const char *p = slash + 1 + strspn(slash + 1, " \t");
+	size_t i, digits = strspn(p, "0123456789");
+	uint8_t ip[16];
+	int family = range_ip(v, (size_t)(slash - v), ip);
+	size_t bits = family == AF_INET ? 32 : 128;
+	size_t plen = 0;
+
+	if (!family) {
+		snprintf(why, n, "'%s' is not an address, ip1-ip2 or ip/len", v);
+		return false;
+	}
+	for (i = 0; i < digits && i < 4; i++)
+		plen = plen * 10 + (size_t)(p[i] - '0');
+	if (digits == 0 || digits > 3 || p[digits + strspn(p + digits, " \t")] != '\0' ||
+	    plen > bits) {
+		snprintf(why, n, "'%s': the prefix length is not 0-%zu", v, bits);
+		return false;
+	}
+	for (i = 0; i < bits / 8; i++) {
+		size_t left = plen > 8 * i ? plen - 8 * i : 0;
+		uint8_t mask = left >= 8 ? 0xff : (uint8_t)(0xff00 >> left);
+
+		if (ip[i] & (uint8_t)~mask) {
+			snprintf(why, n, "'%s': host bits are set after the prefix", v);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool config_valid_peer_range(const char *v, char *why, size_t n)
+{
+	const char *dash = strchr(v, '-'), *slash = strchr(v, '/');
+	uint8_t lo[16], hi[16];
+	int family, family_hi;
+
+	if (strlen(v) > CONFIG_MAX_PEER_RANGE_LEN) {
+		snprintf(why, n, "a range is at most %d bytes", CONFIG_MAX_PEER_RANGE_LEN);
+		return false;
+	}
+	if (slash && (!dash || slash < dash))
+		return range_cidr(v, slash, why, n);
+	family = range_ip(v, dash ? (size_t)(dash - v) : strlen(v), lo);
+	family_hi = dash ? range_ip(dash + 1, strlen(dash + 1), hi) : family;
+	if (!family || !family_hi) {
+		snprintf(why, n, "'%s' is not an address, ip1-ip2 or ip/len", v);
+		return false;
+	}
+	if (family != family_hi) {
+		snprintf(why, n, "'%s': the range mixes IPv4 and IPv6", v);
+		return false;
+	}
+	if (dash && memcmp(lo, hi, family == AF_INET ? 4 : 16) > 0) {
+		snprintf(why, n, "'%s': the range ends before it starts", v);
+		return false;
+	}
+	return true;
+}
+
+static int set_range(struct config *c, const struct config_opt *o, const char *v, char *why,
+		     size_t n)
+{
+	if (!v) {
+		snprintf(why, n, "needs a value");
+		return -1;
+	}
+	if (!config_valid_peer_range(v, why, n))
+		return -1;
+	return list_add(c, o, v, "ranges", why, n);
+}
+
+/* 64 hex digits into a 32-byte field; "" unsets it. Never echoes the value. */
+static int set_key32(struct config *c, const struct config_opt *o, const char *v, char *why,
+		     size_t n)
+{
+	uint8_t *key = AT(c, o, uint8_t);
+	bool *set = (bool *)(void *)((char *)c + o->off_n);
+	uint8_t tmp[CONFIG_NONCE_SECRET_LEN];
+
+	if (!v) {
+		snprintf(why, n, "needs a value");
+		return -1;
+	}
+	if (*v && !hex_decode(v, tmp, sizeof(tmp))) {
+		explicit_bzero(tmp, sizeof(tmp));
+		snprintf(why, n, "not %zu hex digits", 2 * sizeof(tmp));
+		return -1;
+	}
+	if (*v)
+		memcpy(key, tmp, sizeof(tmp));
+	else
+		explicit_bzero(key, sizeof(tmp));
+	explicit_bzero(tmp, sizeof(tmp));
+	*set = *v != '\0';
+	return 0;
 }
 
 static int set_hostport(struct config *c, const struct config_opt *o, const char *v, char *why,
@@ -434,7 +670,7 @@ static int set_prom(struct config *c, const struct config_opt *o, const char *v,
 	const char *cur = *AT(c, o, char *);
 	char host[256] = "127.0.0.1", buf[300];
 	uint16_t port = 9641;
-	long x;
+	long long x;
 
 	if (!config_stats_off(cur))
 		config_split_hostport(cur, host, sizeof(host), &port);
@@ -456,34 +692,15 @@ static int set_prom(struct config *c, const struct config_opt *o, const char *v,
 }
 
 static const setter_fn setters[T_NTYPES] = {
-	[T_BOOL] = set_bool,	   [T_NOTBOOL] = set_bool,	[T_LEVEL] = set_bool,
-	[T_INT] = set_number,	   [T_PORT] = set_number,	[T_STR] = set_str,
-	[T_IPLIST] = set_iplist,   [T_EXTIP] = set_extip,	[T_HOSTPORT] = set_hostport,
-	[T_PROM_PORT] = set_prom,  [T_PROM_ADDR] = set_prom,
+	[T_BOOL] = set_bool,	     [T_NOTBOOL] = set_bool,	[T_LEVEL] = set_bool,
+	[T_INT] = set_number,	     [T_SECS] = set_number,	[T_U64] = set_number,
+	[T_PORT] = set_number,	     [T_CHAR] = set_char,	[T_STR] = set_str,
+	[T_IPLIST] = set_iplist,     [T_USERLIST] = set_user,	[T_SECRETLIST] = set_secret,
+	[T_RANGELIST] = set_range,   [T_EXTIP] = set_extip,	[T_KEY32] = set_key32,
+	[T_HOSTPORT] = set_hostport, [T_PROM_PORT] = set_prom,	[T_PROM_ADDR] = set_prom,
 };
 
 /* ---- applying one option ------------------------------------------------ */
-
-static int unknown_option(const char *name, const char *where, bool warn, char *err,
-			  size_t errlen)
-{
-	const struct config_coturn_opt *k = config_coturn_find(name);
-
-	if (!k) {
-		snprintf(err, errlen, "%s: unknown option '%s'", where, name);
-		return -1;
-	}
-	if (!warn)
-		return 0;
-	if (k->note)
-		fprintf(stderr, "%s: warning: coturn option '%s' is ignored: %s\n", where, name,
-			k->note);
-	else
-		fprintf(stderr,
-			"%s: warning: coturn option '%s' is not supported by ternd yet, ignored\n",
-			where, name);
-	return 0;
-}
 
 int config_set_option(struct config *c, const char *name, const char *value, const char *where,
 		      bool warn, char *err, size_t errlen)
@@ -496,7 +713,7 @@ int config_set_option(struct config *c, const char *name, const char *value, con
 	if (!where)
 		where = "ternd";
 	if (!o)
-		return unknown_option(name, where, warn && !c->quiet, err, errlen);
+		return config_coturn_unknown(name, where, warn && !c->quiet, err, errlen);
 	if (setters[o->type](c, o, value, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s: %s", where, name, why);
 		return -1;
@@ -532,21 +749,39 @@ void config_defaults(struct config *c)
 	}
 }
 
+static bool is_list(const struct config_opt *o)
+{
+	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
+	       o->type == T_RANGELIST;
+}
+
+/* Free what row o owns; passwords and secrets are wiped first. */
+static void free_row(struct config *c, const struct config_opt *o)
+{
+	bool secret = o->type == T_USERLIST || o->type == T_SECRETLIST;
+	char **list = AT(c, o, char *);
+	int j;
+
+	if (is_list(o)) {
+		for (j = 0; j < *count_of(c, o); j++) {
+			if (secret)
+				explicit_bzero(list[j], strlen(list[j]));
+			free(list[j]);
+		}
+	} else if (o->type == T_STR || o->type == T_EXTIP || o->type == T_HOSTPORT) {
+		free(*list);
+	} else if (o->type == T_KEY32) {
+		explicit_bzero(AT(c, o, uint8_t), CONFIG_NONCE_SECRET_LEN);
+	}
+}
+
 void config_free(struct config *c)
 {
 	size_t i;
-	int j;
 
-	for (i = 0; i < ARRAY_SIZE(config_options); i++) {
-		const struct config_opt *o = &config_options[i];
-
-		if (o->type == T_IPLIST) {
-			for (j = 0; j < *(int *)(void *)((char *)c + o->off_n); j++)
-				free(AT(c, o, char *)[j]);
-		} else if (o->type == T_STR || o->type == T_EXTIP || o->type == T_HOSTPORT) {
-			free(*AT(c, o, char *));
-		}
-	}
+	for (i = 0; i < ARRAY_SIZE(config_options); i++)
+		if (opt_slot(&config_options[i]) == i) /* an alias frees nothing */
+			free_row(c, &config_options[i]);
 	for (i = 0; i < CONFIG_MAX_OPTIONS; i++)
 		free(c->origin[i]);
 	free(c->path);

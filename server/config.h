@@ -14,9 +14,18 @@
 enum config_limits {
 	CONFIG_MAX_LISTEN_IPS = 8,
 	CONFIG_MAX_RELAY_IPS = 8,
+	CONFIG_MAX_USERS = 4096,           /* user lines; more belong in userdb */
+	CONFIG_MAX_USERDB_USERS = 1000000, /* lines of a userdb file */
+	CONFIG_MAX_AUTH_SECRETS = 16,      /* static-auth-secret, for rotation */
+	CONFIG_MAX_PEER_RANGES = 1024,     /* each of allowed- and denied-peer-ip */
+	CONFIG_MAX_PEER_RANGE_LEN = 128,   /* one range as text, in bytes */
+	CONFIG_MAX_USERNAME_LEN = 508,     /* RFC 8489 s14.3: under 509 bytes */
+	CONFIG_MAX_SECRET_LEN = 256,       /* a password or static-auth-secret */
+	CONFIG_USER_KEY_LEN = 16,          /* MD5(name:realm:password) */
+	CONFIG_NONCE_SECRET_LEN = 32,
 	CONFIG_MAX_LINE = 4096,
 	CONFIG_ERR_LEN = 512,
-	CONFIG_MAX_OPTIONS = 48, /* rows in config.c's option table */
+	CONFIG_MAX_OPTIONS = 80, /* rows in config.c's option table */
 };
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -30,12 +39,43 @@ struct config {
 	uint16_t alt_listening_port;     /* 0: listening_port + 1 (RFC 5780) */
 	uint16_t alt_tls_listening_port; /* 0: tls_listening_port + 1 */
 	bool no_udp, no_tcp, no_tls, no_dtls;
-	/* relay (used from the TURN issue on; parsed and checked now) */
+	/* relay */
 	char *relay_ip[CONFIG_MAX_RELAY_IPS];
 	int n_relay_ip;
-	char *external_ip; /* "public" or "public/private" */
-	uint16_t min_port, max_port; /* 49152..65535 */
-	char *realm;
+	char *external_ip; /* "public" or "public/private": XOR-RELAYED-ADDRESS */
+	uint16_t min_port, max_port; /* 49152..65535, within 1024..65535 */
+	bool no_udp_relay, no_tcp_relay; /* refuse REQUESTED-TRANSPORT UDP, TCP */
+	int max_allocations;             /* allocation table size per worker: 65536 */
+	bool rfc5766_channel_numbers;    /* channels up to 0x7FFF, not 0x4FFF */
+	/* lifetimes, in seconds */
+	int max_allocate_lifetime; /* 3600: the most an Allocate or Refresh gets */
+	int channel_lifetime;      /* 600 (RFC 8656 s12 fixes it at 10 minutes) */
+	int permission_lifetime;   /* 300 (RFC 8656 s9 fixes it at 5 minutes) */
+	int stale_nonce;           /* 600: an older nonce is answered 438 */
+	/* quotas and bandwidth; 0 is unlimited */
+	int user_quota;        /* allocations per user name, whole process */
+	int total_quota;       /* allocations, whole process */
+	uint64_t max_bps;      /* bytes/s per allocation, each direction */
+	uint64_t bps_capacity; /* bytes/s for all allocations together */
+	/* peers: each range is "ip", "ip1-ip2" or "ip/len" (relay/policy.h) */
+	char *allowed_peer_ip[CONFIG_MAX_PEER_RANGES];
+	int n_allowed_peer_ip;
+	char *denied_peer_ip[CONFIG_MAX_PEER_RANGES];
+	int n_denied_peer_ip;
+	bool allow_loopback_peers;
+	bool no_multicast_peers; /* no effect: multicast peers are always denied */
+	/* authentication: long-term credentials, always on (RFC 8489 s9.2) */
+	char *realm;       /* never NULL after config_defaults(): "tern.invalid" */
+	bool lt_cred_mech; /* no effect; no-auth is refused */
+	char *user[CONFIG_MAX_USERS]; /* "name:password" or "name:0x<32 hex>" */
+	int n_user;
+	char *userdb;         /* a text file of user lines; see config_userdb_read() */
+	bool use_auth_secret; /* TURN REST API; any static-auth-secret sets it */
+	char *static_auth_secret[CONFIG_MAX_AUTH_SECRETS]; /* each one is accepted */
+	int n_static_auth_secret;
+	char rest_api_separator; /* ':' in "expiry:name" REST user names */
+	uint8_t nonce_secret[CONFIG_NONCE_SECRET_LEN];
+	bool has_nonce_secret; /* false: pick a random one at start */
 	/* TLS */
 	char *cert, *pkey, *cipher_list;
 	/* STUN behaviour */
@@ -125,5 +165,46 @@ const char *config_origin(const struct config *c, const char *name);
  * including "off".
  */
 bool config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+/*
+ * One user: a `user` option or a userdb line, `name:password` or
+ * `name:0x<32 hex digits>`. name and password point into the parsed text,
+ * which must outlive this, and are not NUL-terminated.
+ */
+struct config_user {
+	const char *name;
+	size_t name_len;
+	const char *password; /* NULL when the line gives a key */
+	size_t password_len;
+	uint8_t key[CONFIG_USER_KEY_LEN]; /* MD5(name:realm:password), given as 0x... */
+};
+
+/*
+ * Parse and check one user line. False with the problem in why; the
+ * message names the user but never repeats a password or a key.
+ */
+bool config_parse_user(const char *s, struct config_user *u, char *why, size_t n);
+
+/*
+ * Read a userdb file: one user line per line; blank lines and lines whose
+ * first non-blank character is '#' are skipped; blanks around a line are
+ * not part of it. fn (may be NULL: only check) gets each user; the line
+ * buffer is wiped after. A non-zero return from fn stops the read and is
+ * returned. Returns 0, or -1 with "file:line: problem" or "file: problem"
+ * in err: a bad line, more than CONFIG_MAX_USERDB_USERS users, or an SQLite
+ * file (coturn's userdb format).
+ */
+int config_userdb_read(const char *path, int (*fn)(void *ctx, const struct config_user *u),
+		       void *ctx, char *err, size_t errlen);
+
+/*
+ * Settings that are accepted but probably not what was meant: a
+ * static-auth-secret while use-auth-secret was turned off after it, or
+ * 0x user keys with the default realm. Calls warn once for each, with
+ * where ("file:line", "command line" or "ternd") and the text, and returns
+ * how many. config_check_file() prints them; ternd should log them at start.
+ */
+int config_warnings(const struct config *c,
+		    void (*warn)(void *ctx, const char *where, const char *msg), void *ctx);
 
 #endif

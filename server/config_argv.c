@@ -41,6 +41,15 @@ static bool is_flag(const struct config_opt *o)
 	return o->type == T_BOOL || o->type == T_NOTBOOL || o->type == T_LEVEL;
 }
 
+/*
+ * Whether a value may come as the next argument. coturn's lifetimes
+ * (T_SECS) take an optional value, which must then be glued with '='.
+ */
+static bool takes_next(const struct config_opt *o)
+{
+	return !is_flag(o) && o->type != T_SECS;
+}
+
 /* ---- the command line ------------------------------------------------------ */
 
 struct arg {
@@ -62,7 +71,7 @@ static int wants_value(const char *name, bool *wants)
 
 	if (!o && !k && !is_meta(name))
 		return -1;
-	*wants = o ? !is_flag(o) : k ? k->value : false;
+	*wants = o ? takes_next(o) : k ? k->value : false;
 	return 0;
 }
 
@@ -260,6 +269,8 @@ void config_usage(const char *argv0)
 
 		if (is_flag(o))
 			printf("  --%s\n", o->name);
+		else if (!takes_next(o))
+			printf("  --%s[=%s]\n", o->name, o->arg);
 		else
 			printf("  --%s=%s\n", o->name, o->arg ? o->arg : "VALUE");
 		printf("        %s%s%s%s\n", o->help, o->def ? " (default: " : "",

@@ -4,9 +4,10 @@
  * flags, `#` comments, quotes), so an operator's turnserver.conf keeps
  * working; each line goes through config_set_option() in config.c. After
  * everything is read, config_validate() runs the checks that span options
- * (port ranges, TLS files, addresses, the process user), and
- * config_check_file() lists every problem for --check. Problems come back
- * as "file:line: what is wrong"; nothing here exits.
+ * (port ranges, TLS files, addresses, credentials, the process user), and
+ * config_check_file() lists every problem for --check, then the warnings.
+ * userdb files of user lines are read here too. Problems come back as
+ * "file:line: what is wrong"; nothing here exits.
  */
 #include "server/config.h"
 #include "server/config_opt.h"
@@ -175,6 +176,7 @@ void config_load_file(struct config *c, const char *path, struct config_sink *s)
 			memmove(line, line + 3, strlen(line + 3) + 1);
 		apply_line(c, line, where, s);
 	}
+	explicit_bzero(line, sizeof(line)); /* it may have held a password */
 	if (ferror(f))
 		problem(s, "%s: read error: %s", path, strerror(errno));
 	fclose(f);
@@ -186,6 +188,107 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 
 	config_load_file(c, path, &s);
 	return s.count ? -1 : 0;
+}
+
+/* ---- userdb: a file of user lines ----------------------------------------- */
+
+/* Open a regular file to read, or NULL with why. */
+static FILE *open_regular(const char *path, char *why, size_t n)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO named as a certificate must not hang --check */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f;
+
+	if (fd < 0) {
+		snprintf(why, n, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(why, n, "'%s' is not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		snprintf(why, n, "cannot read '%s': %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+/* coturn's userdb is an SQLite database, whose files start with this. */
+static bool is_sqlite(FILE *f)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[sizeof(magic)];
+	bool yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
+		   memcmp(head, magic, sizeof(magic)) == 0;
+
+	rewind(f);
+	return yes;
+}
+
+typedef int (*user_fn)(void *ctx, const struct config_user *u);
+
+/* One line: 0 to go on, -1 with err, or what fn returned. */
+static int userdb_line(char *line, const char *where, unsigned int *users, user_fn fn,
+		       void *ctx, char *err, size_t errlen)
+{
+	char why[CONFIG_ERR_LEN];
+	struct config_user u;
+	char *s = skip_blanks(line);
+	int rc;
+
+	rstrip(s);
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if (++*users > CONFIG_MAX_USERDB_USERS) {
+		snprintf(err, errlen, "%s: more than %d users", where, CONFIG_MAX_USERDB_USERS);
+		return -1;
+	}
+	if (!config_parse_user(s, &u, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	rc = fn ? fn(ctx, &u) : 0;
+	explicit_bzero(&u, sizeof(u));
+	return rc;
+}
+
+int config_userdb_read(const char *path, user_fn fn, void *ctx, char *err, size_t errlen)
+{
+	char line[CONFIG_MAX_LINE], where[PATH_MAX + 32];
+	unsigned int lineno = 0, users = 0;
+	FILE *f = open_regular(path, err, errlen);
+	int rc = 0;
+
+	if (!f)
+		return -1;
+	if (is_sqlite(f)) {
+		snprintf(err, errlen,
+			 "'%s' is not a text file of user lines (coturn's SQLite userdb)", path);
+		fclose(f);
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		snprintf(where, sizeof(where), "%s:%u", path, ++lineno);
+		if (!whole_line(line, f)) {
+			snprintf(err, errlen, "%s: line is longer than %d bytes", where,
+				 CONFIG_MAX_LINE - 2);
+			rc = -1;
+		} else {
+			if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+				memmove(line, line + 3, strlen(line + 3) + 1);
+			rc = userdb_line(line, where, &users, fn, ctx, err, errlen);
+		}
+	}
+	explicit_bzero(line, sizeof(line));
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
 }
 
 /* ---- cross-option checks ------------------------------------------------- */
@@ -201,18 +304,13 @@ static const char *from(const struct config *c, const char *name)
 static void check_readable(const struct config *c, const char *name, const char *path,
 			   struct config_sink *s)
 {
-	struct stat st;
-	/* O_NONBLOCK: a FIFO named as a certificate must not hang --check */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char why[CONFIG_ERR_LEN];
+	FILE *f = open_regular(path, why, sizeof(why));
 
-	if (fd < 0) {
-		problem(s, "%s: %s: cannot read '%s': %s", from(c, name), name, path,
-			strerror(errno));
-		return;
-	}
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
-		problem(s, "%s: %s: '%s' is not a regular file", from(c, name), name, path);
-	close(fd);
+	if (!f)
+		problem(s, "%s: %s: %s", from(c, name), name, why);
+	else
+		fclose(f);
 }
 
 static bool tls_on(const struct config *c)
@@ -262,6 +360,17 @@ static void check_list(const struct config *c, const char *name, char *const *li
 				name, list[i]);
 }
 
+static void check_ranges(const struct config *c, const char *name, char *const *list, int n,
+			 struct config_sink *s)
+{
+	char why[CONFIG_ERR_LEN];
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!config_valid_peer_range(list[i], why, sizeof(why)))
+			problem(s, "%s: %s: %s", from(c, name), name, why);
+}
+
 static void check_addrs(const struct config *c, struct config_sink *s)
 {
 	char host[256];
@@ -269,6 +378,8 @@ static void check_addrs(const struct config *c, struct config_sink *s)
 
 	check_list(c, "listening-ip", c->listening_ip, c->n_listening_ip, s);
 	check_list(c, "relay-ip", c->relay_ip, c->n_relay_ip, s);
+	check_ranges(c, "allowed-peer-ip", c->allowed_peer_ip, c->n_allowed_peer_ip, s);
+	check_ranges(c, "denied-peer-ip", c->denied_peer_ip, c->n_denied_peer_ip, s);
 	if (c->external_ip && !config_valid_extip(c->external_ip))
 		problem(s, "%s: external-ip: '%s' is not an address or a public/private pair",
 			from(c, "external-ip"), c->external_ip);
@@ -276,6 +387,40 @@ static void check_addrs(const struct config *c, struct config_sink *s)
 	    !config_split_hostport(c->stats_listen, host, sizeof(host), &port))
 		problem(s, "%s: stats-listen: '%s' is not host:port, [ipv6]:port or off",
 			from(c, "stats-listen"), c->stats_listen);
+}
+
+/*
+ * userdb must be a readable text file of valid user lines: a problem with
+ * the file names the userdb line, a bad user names the file's own line.
+ */
+static void check_userdb(const struct config *c, struct config_sink *s)
+{
+	char why[CONFIG_ERR_LEN];
+	FILE *f;
+	bool sqlite;
+
+	if (!c->userdb)
+		return;
+	if (!(f = open_regular(c->userdb, why, sizeof(why)))) {
+		problem(s, "%s: userdb: %s", from(c, "userdb"), why);
+		return;
+	}
+	sqlite = is_sqlite(f);
+	fclose(f);
+	if (sqlite)
+		problem(s,
+			"%s: userdb: '%s' is not a text file of user lines (coturn's SQLite userdb)",
+			from(c, "userdb"), c->userdb);
+	else if (config_userdb_read(c->userdb, NULL, NULL, why, sizeof(why)) < 0)
+		problem(s, "%s", why);
+}
+
+static void check_auth(const struct config *c, struct config_sink *s)
+{
+	if (c->use_auth_secret && c->n_static_auth_secret == 0)
+		problem(s, "%s: use-auth-secret: no static-auth-secret given",
+			from(c, "use-auth-secret"));
+	check_userdb(c, s);
 }
 
 static void check_process(const struct config *c, struct config_sink *s)
@@ -292,6 +437,7 @@ static void validate(const struct config *c, struct config_sink *s)
 	check_ports(c, s);
 	check_addrs(c, s);
 	check_tls(c, s);
+	check_auth(c, s);
 	check_process(c, s);
 }
 
@@ -303,6 +449,34 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	return s.count ? -1 : 0;
 }
 
+int config_warnings(const struct config *c,
+		    void (*warn)(void *ctx, const char *where, const char *msg), void *ctx)
+{
+	const char *colon;
+	int i, n = 0;
+
+	if (c->n_static_auth_secret && !c->use_auth_secret) {
+		warn(ctx, from(c, "use-auth-secret"),
+		     "static-auth-secret is ignored: use-auth-secret is off");
+		n++;
+	}
+	for (i = 0; i < c->n_user && !config_origin(c, "realm"); i++) {
+		colon = strchr(c->user[i], ':');
+		if (colon && strncmp(colon + 1, "0x", 2) == 0) {
+			warn(ctx, from(c, "user"),
+			     "user: a 0x key is made with the realm, and realm is not set "
+			     "(the default is tern.invalid)");
+			return n + 1;
+		}
+	}
+	return n;
+}
+
+static void print_warning(void *ctx, const char *where, const char *msg)
+{
+	fprintf((FILE *)ctx, "%s: warning: %s\n", where, msg);
+}
+
 int config_check_file(const char *path)
 {
 	struct config_sink s = { .out = stderr, .all = true };
@@ -312,6 +486,7 @@ int config_check_file(const char *path)
 	if (path)
 		config_load_file(&c, path, &s);
 	validate(&c, &s);
+	config_warnings(&c, print_warning, stderr);
 	config_free(&c);
 	return s.count;
 }

@@ -16,17 +16,24 @@
 #include "server/config.h"
 
 enum config_opt_type {
-	T_BOOL,      /* bool; a bare flag means true */
-	T_NOTBOOL,   /* bool stored inverted: software-attribute */
-	T_LEVEL,     /* int log level: true means debug */
-	T_INT,       /* int in [min, max] */
-	T_PORT,      /* uint16_t in [min, max] */
-	T_STR,       /* char *; "" unsets */
-	T_IPLIST,    /* repeatable IP literal: char *[max] plus an int count */
-	T_EXTIP,     /* "public" or "public/private" IP literals */
-	T_HOSTPORT,  /* "host:port", "[v6]:port" or "off" */
-	T_PROM_PORT, /* coturn prometheus-port: the port of stats-listen */
-	T_PROM_ADDR, /* coturn prometheus-address: the host of stats-listen */
+	T_BOOL,       /* bool; a bare flag means true */
+	T_NOTBOOL,    /* bool stored inverted: software-attribute, no-auth */
+	T_LEVEL,      /* int log level: true means debug */
+	T_INT,        /* int in [min, max] */
+	T_SECS,       /* int in [min, max]; bare, like coturn, means the default */
+	T_U64,        /* uint64_t in [min, max] */
+	T_PORT,       /* uint16_t in [min, max] */
+	T_CHAR,       /* char: one punctuation character */
+	T_STR,        /* char *; "" unsets, or restores the default if there is one */
+	T_IPLIST,     /* repeatable IP literal: char *[max] plus an int count */
+	T_USERLIST,   /* repeatable user line, likewise */
+	T_SECRETLIST, /* repeatable static-auth-secret, likewise */
+	T_RANGELIST,  /* repeatable peer range, likewise */
+	T_EXTIP,      /* "public" or "public/private" IP literals */
+	T_KEY32,      /* 64 hex digits: uint8_t[32], off_n is the bool "set" */
+	T_HOSTPORT,   /* "host:port", "[v6]:port" or "off" */
+	T_PROM_PORT,  /* coturn prometheus-port: the port of stats-listen */
+	T_PROM_ADDR,  /* coturn prometheus-address: the host of stats-listen */
 	T_NTYPES
 };
 
@@ -34,12 +41,13 @@ enum config_opt_type {
 struct config_opt {
 	const char *name;
 	enum config_opt_type type;
-	size_t off;      /* the field in struct config */
-	size_t off_n;    /* T_IPLIST: the count field */
-	long min, max;   /* T_INT, T_PORT: range; T_IPLIST: max is the limit */
-	const char *def; /* applied by config_defaults(), shown by --help */
-	const char *arg; /* --help's name for the value */
+	size_t off;          /* the field in struct config */
+	size_t off_n;        /* lists: the count field; T_KEY32: the bool */
+	long long min, max;  /* numbers: range; lists: max is the limit */
+	const char *def;     /* applied by config_defaults(), shown by --help */
+	const char *arg;     /* --help's name for the value */
 	const char *help;
+	const char *refuse;  /* flags: turning it on is an error saying this */
 };
 
 /* The table, in --help order; a row's index is its slot in c->origin. */
@@ -60,8 +68,16 @@ struct config_coturn_opt {
 	const char *note; /* replaces "not supported by ternd yet" */
 };
 
-/* The coturn-only option named name, or NULL. */
+/* The coturn-only option named name, or NULL (config_coturn.c). */
 const struct config_coturn_opt *config_coturn_find(const char *name);
+
+/*
+ * An option name that is not in the table: a coturn option is a warning
+ * on stderr (when warn) and returns 0; anything else is "where: unknown
+ * option 'name'" in err and -1.
+ */
+int config_coturn_unknown(const char *name, const char *where, bool warn, char *err,
+			  size_t errlen);
 
 /*
  * config_set(), with warn false to keep quiet about ignored coturn options
@@ -74,6 +90,12 @@ int config_set_option(struct config *c, const char *name, const char *value, con
 int config_ip_family(const char *s);
 /* external-ip: "public" or "public/private" of one family. */
 bool config_valid_extip(const char *v);
+/*
+ * allowed-peer-ip, denied-peer-ip: "ip", "ip1-ip2" (one family, ip1 <= ip2)
+ * or "ip/len" with no host bits set, as relay/policy.c reads them. False
+ * with the problem in why.
+ */
+bool config_valid_peer_range(const char *v, char *why, size_t n);
 /* Whether a stats-listen value turns the endpoint off (NULL, "" or "off"). */
 bool config_stats_off(const char *s);
 

@@ -69,6 +69,41 @@ relay-threads=4
 no-cli
 EOF
 
+cat >turn.conf <<EOF
+# TURN with every kind of credential and a peer policy.
+realm=example.org
+lt-cred-mech
+user=alice:wonderland
+user=bob:0x0123456789abcdef0123456789abcdef
+userdb=$tmp/users.txt
+static-auth-secret=north
+static-auth-secret=south
+allowed-peer-ip=10.0.0.0/8
+denied-peer-ip=203.0.113.1-203.0.113.9
+no-multicast-peers
+stale-nonce
+max-allocate-lifetime=1800
+user-quota=10
+max-bps=1250000
+EOF
+
+printf '# name:password\ncarol:pw\ndave:0x%s\n' 0123456789abcdef0123456789ABCDEF >users.txt
+printf 'SQLite format 3\000\020\000' >turndb
+
+cat >no-auth.conf <<'EOF'
+realm=example.org
+no-auth
+EOF
+
+cat >bad-key.conf <<'EOF'
+realm=example.org
+user=bob:0x0123456789abcdef
+EOF
+
+cat >sqlite.conf <<EOF
+userdb=$tmp/turndb
+EOF
+
 cat >bad-option.conf <<'EOF'
 listening-port=3478
 # the next line has a typo
@@ -94,7 +129,7 @@ max-port=50000
 no-udp=perhaps
 EOF
 
-echo "1..17"
+echo "1..21"
 
 run --check -c good.conf
 ok "$rc" "--check accepts a good file (exit 0)"
@@ -103,8 +138,26 @@ ok $? "--check reports no problem in a good file"
 
 run --check -c coturn.conf
 ok "$rc" "--check accepts a coturn file with options ternd lacks (exit 0)"
-has err "coturn.conf:3: warning: coturn option 'lt-cred-mech' is not supported by ternd yet, ignored"
+has err "coturn.conf:2: warning: coturn option 'fingerprint' is not supported by ternd yet, ignored" &&
+	! has err "lt-cred-mech"
 ok $? "an unsupported coturn option warns with file:line"
+
+run --check -c turn.conf
+[ "$rc" -eq 0 ] && ! has err "turn.conf:"
+ok $? "--check accepts users, a userdb, secrets and peer ranges"
+
+run --check -c no-auth.conf
+[ "$rc" -eq 2 ] && has err "no-auth.conf:2: no-auth: tern never relays without authentication"
+ok $? "no-auth exits 2 with file:line"
+
+run --check -c bad-key.conf
+[ "$rc" -eq 2 ] && has err "bad-key.conf:2: user: 'bob': a 0x key must be 32 hex digits" &&
+	! has err "0123456789abcdef"
+ok $? "a user with a bad hex key exits 2 with file:line, without the key"
+
+run -c sqlite.conf
+[ "$rc" -eq 2 ] && has err "sqlite.conf:1: userdb: '$tmp/turndb' is not a text file of user lines"
+ok $? "coturn's SQLite userdb exits 2 naming the userdb line"
 
 run --check -c bad-option.conf
 [ "$rc" -eq 2 ]
