@@ -27,8 +27,12 @@ static size_t pad4(size_t n)
 
 bool channel_looks_like(const uint8_t *p, size_t len)
 {
-	/* RFC 7983 s7: 64..79 is TURN ChannelData (channels 0x4000-0x4FFF). */
-	return len >= 1 && p[0] >= (CHANNEL_MIN >> 8) && p[0] <= (CHANNEL_MAX >> 8);
+	/*
+	 * RFC 7983 s7: 64..79 is TURN ChannelData (RFC 8656 channels); RFC
+	 * 5766 clients still use up to 0x7FFF, so the codec takes 64..127 and
+	 * the engine enforces the range it was configured with.
+	 */
+	return len >= 1 && p[0] >= (CHANNEL_MIN >> 8) && p[0] <= (CHANNEL_MAX_RFC5766 >> 8);
 }
 
 bool channel_parse(const uint8_t *p, size_t len, uint16_t *channel,
@@ -43,8 +47,8 @@ bool channel_parse(const uint8_t *p, size_t len, uint16_t *channel,
 		return false;
 	ch = get16(p);
 	n = get16(p + 2);
-	/* RFC 8656 s12.4: 0x5000-0x7FFF are reserved and never valid here. */
-	if (ch < CHANNEL_MIN || ch > CHANNEL_MAX)
+	/* 0x8000 and up is never a channel (RFC 5766 s11, RFC 8656 s12) */
+	if (ch < CHANNEL_MIN || ch > CHANNEL_MAX_RFC5766)
 		return false;
 	/*
 	 * RFC 8656 s12.5: padding to 4 is required over streams and allowed

@@ -191,12 +191,13 @@ void stun_userhash(const char *user, size_t ulen, const char *realm, size_t rlen
 
 /* --- ChannelData (RFC 8656 s12.4) ----------------------------------------- */
 
-/* True when p starts like ChannelData (first byte 0x40..0x4F). */
+/* True when p starts like ChannelData (first byte 0x40..0x7F). */
 bool channel_looks_like(const uint8_t *p, size_t len);
 /*
  * Parse one ChannelData message in exactly len bytes (a datagram) or at
  * least the framed length (stream: padding to 4 may follow). Returns false
- * on a short message or a channel number outside 0x4000..0x4FFF.
+ * on a short message or a channel number outside 0x4000..0x7FFF (the
+ * engine narrows this to RFC 8656's 0x4000..0x4FFF unless configured).
  */
 bool channel_parse(const uint8_t *p, size_t len, uint16_t *channel,
 		   const uint8_t **data, uint16_t *dlen);

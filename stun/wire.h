@@ -28,7 +28,7 @@ enum stun_sizes {
 	CHANNEL_HEADER_LEN = 4,
 	CHANNEL_MIN = 0x4000,
 	CHANNEL_MAX = 0x4FFF,     /* RFC 8656 s12 */
-	CHANNEL_RESERVED_MAX = 0x7FFF,
+	CHANNEL_MAX_RFC5766 = 0x7FFF, /* RFC 5766 s11, still used by old clients */
 };
 
 /* Message class bits (RFC 8489 s5): C1 at bit 8, C0 at bit 4. */

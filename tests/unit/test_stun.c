@@ -925,7 +925,9 @@ static void test_channel_parse(void **state)
 	assert_true(channel_parse(buf, 4, &ch, &data, &dlen));
 	assert_int_equal(ch, 0x4FFF);
 	assert_int_equal(dlen, 0);
-	channel_put_header(buf, 0x5000, 0);
+	channel_put_header(buf, 0x5000, 0); /* RFC 5766 range: the engine decides */
+	assert_true(channel_parse(buf, 4, &ch, &data, &dlen));
+	channel_put_header(buf, 0x8000, 0);
 	assert_false(channel_parse(buf, 4, &ch, &data, &dlen));
 	channel_put_header(buf, 0x3FFF, 0);
 	assert_false(channel_parse(buf, 4, &ch, &data, &dlen));
@@ -951,8 +953,8 @@ static void test_frame_len(void **state)
 	assert_int_equal(stun_frame_len(p, 4), 4);
 	channel_put_header(p, 0x4FFF, 0xFFFF);
 	assert_int_equal(stun_frame_len(p, 4), 4 + 0x10000);
-	p[0] = 0x50;
-	assert_int_equal(stun_frame_len(p, 1), -1);
+	p[0] = 0x7F; /* RFC 5766 channels frame the same way */
+	assert_int_equal(stun_frame_len(p, 4), 4 + 0x10000);
 	p[0] = 0x17; /* TLS, RFC 7983 */
 	assert_int_equal(stun_frame_len(p, 4), -1);
 	p[0] = 0x80; /* RTP */
@@ -969,7 +971,7 @@ static void test_looks_like(void **state)
 	for (c = 0; c < 256; c++) {
 		p[0] = (uint8_t)c;
 		assert_int_equal(stun_looks_like(p, 1), c < 0x40);
-		assert_int_equal(channel_looks_like(p, 1), c >= 0x40 && c <= 0x4F);
+		assert_int_equal(channel_looks_like(p, 1), c >= 0x40 && c <= 0x7F);
 	}
 }
 
