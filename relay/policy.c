@@ -245,7 +245,11 @@ static enum policy_verdict judge(const struct policy *p, uint8_t family,
 		return s->verdict;
 	if (list_has(&p->allow, family, ip))
 		return s && s->embed ? judge_embedded(p, s, ip) : POLICY_ALLOW;
-	if (own_has(p, family, ip))
+	/*
+	 * allow-loopback-peers means "everything here is on this host": a
+	 * loopback relay address is then one of the peers the operator meant.
+	 */
+	if (own_has(p, family, ip) && !lifted)
 		return POLICY_DENY_OWN;
 	if (s && !lifted)
 		return s->verdict;

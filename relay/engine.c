@@ -1,0 +1,332 @@
+/*
+ * The engine: lifecycle, the request gate (rate limit, authentication,
+ * 5-tuple and username checks) and the two hot-path calls. Time arrives as
+ * milliseconds; nothing here reads a clock or touches a socket.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay/engine.h"
+
+struct relay *relay_new(const struct relay_config *cfg, const struct relay_ops *ops)
+{
+	struct relay *r = calloc(1, sizeof *r);
+	uint8_t key[16];
+	uint64_t seed;
+
+	if (!r)
+		return NULL;
+	r->cfg = cfg;
+	r->ops = ops;
+	ops->random(ops->ctx, &seed, sizeof seed);
+	ops->random(ops->ctx, key, sizeof key);
+	r->allocs = alloc_table_new(cfg->max_allocations, seed);
+	r->unauth = ratelimit_new(UNAUTH_RATE, UNAUTH_BURST, UNAUTH_TABLE, key);
+	for (int i = 0; i < RESERVATIONS_MAX; i++)
+		r->res[i].handle = -1;
+	if (!r->allocs || !r->unauth) {
+		relay_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void relay_free(struct relay *r)
+{
+	if (!r)
+		return;
+	for (uint32_t id = 0; r->allocs && id < alloc_capacity(r->allocs); id++) {
+		struct alloc *a = alloc_by_id(r->allocs, id);
+
+		if (a)
+			allocate_release(r, a);
+	}
+	allocate_expire_reservations(r, UINT64_MAX);
+	alloc_table_free(r->allocs);
+	ratelimit_free(r->unauth);
+	free(r);
+}
+
+static void remember_deleted(struct relay *r, const struct relay_key *k,
+			     const uint8_t *tid, uint64_t now)
+{
+	struct gone *g = &r->gone[r->gone_next++ % GONE_MAX];
+
+	g->key = *k;
+	memcpy(g->tid, tid, STUN_TID_LEN);
+	g->at = now;
+}
+
+static bool was_deleted(const struct relay *r, const struct relay_key *k,
+			const uint8_t *tid, uint64_t now)
+{
+	for (int i = 0; i < GONE_MAX; i++) {
+		const struct gone *g = &r->gone[i];
+
+		if (g->at && now - g->at < GONE_MS &&
+		    memcmp(g->tid, tid, STUN_TID_LEN) == 0 &&
+		    g->key.listener == k->listener && addr_equal(&g->key.client, &k->client))
+			return true;
+	}
+	return false;
+}
+
+/* RFC 8656 s7.3: the retransmit of a deleting Refresh succeeds again. */
+static struct relay_action redelete(struct relay *r, const struct stun_msg *m,
+				    const struct auth_result *auth, uint8_t *out,
+				    size_t cap)
+{
+	struct relay_action act = { .peer_handle = -1 };
+	struct reply rp;
+
+	reply_start(&rp, r, m, auth, STUN_SUCCESS, out, cap);
+	stun_put_u32(&rp.b, TURN_ATTR_LIFETIME, 0);
+	act.reply_len = reply_finish(&rp, r);
+	return act;
+}
+
+static struct relay_action on_allocation(struct relay *r, struct alloc *a,
+					 const struct stun_msg *m,
+					 const struct auth_result *auth, uint64_t now,
+					 uint8_t *out, size_t cap)
+{
+	struct relay_action act;
+
+	/* s5: every request on an allocation must come from its user */
+	if (auth->user_len != a->user_len || memcmp(auth->user, a->user, a->user_len))
+		return reply_error(r, &a->key, m, auth, STUN_ERR_WRONG_CREDENTIALS, now,
+				   out, cap);
+	switch (m->method) {
+	case TURN_REFRESH: {
+		struct relay_key k = a->key;
+
+		act = request_refresh(r, a, m, auth, now, out, cap);
+		if (!alloc_find(r->allocs, &k))
+			remember_deleted(r, &k, m->tid, now);
+		return act;
+	}
+	case TURN_CREATE_PERMISSION:
+		return request_permission(r, a, m, auth, now, out, cap);
+	case TURN_CHANNEL_BIND:
+		return request_channel_bind(r, a, m, auth, now, out, cap);
+	default:
+		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);
+	}
+}
+
+static struct relay_action indication(struct relay *r, const struct relay_key *k,
+				      const struct stun_msg *m, uint64_t now)
+{
+	struct relay_action none = { .peer_handle = -1 };
+	struct alloc *a = alloc_find(r->allocs, k);
+
+	if (m->method != TURN_SEND)
+		return none;
+	if (!a) {
+		stat_inc(&r->stats.dropped[RD_NO_ALLOCATION], 1);
+		return none;
+	}
+	return request_send(r, a, m, now);
+}
+
+static struct relay_action authenticated(struct relay *r, const struct relay_key *k,
+					 const struct stun_msg *m,
+					 const struct auth_result *auth, uint64_t now,
+					 uint8_t *out, size_t cap)
+{
+	struct alloc *a;
+
+	if (m->method == TURN_ALLOCATE)
+		return allocate_handle(r, k, m, auth, now, out, cap);
+	a = alloc_find(r->allocs, k);
+	if (a)
+		return on_allocation(r, a, m, auth, now, out, cap);
+	if (m->method == TURN_REFRESH && was_deleted(r, k, m->tid, now))
+		return redelete(r, m, auth, out, cap);
+	return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_MISMATCH, now, out, cap);
+}
+
+struct relay_action relay_from_client(struct relay *r, const struct relay_key *k,
+				      const struct stun_msg *m, uint64_t now_ms,
+				      uint8_t *out, size_t cap)
+{
+	struct relay_action none = { .peer_handle = -1 }, act;
+	struct auth_result auth;
+
+	if (m->cls == STUN_INDICATION)
+		return indication(r, k, m, now_ms);
+	if (m->cls != STUN_REQUEST)
+		return none;
+	if (m->n_unknown) /* RFC 8489 s6.3.1.1 */
+		return reply_error(r, k, m, NULL, STUN_ERR_UNKNOWN_ATTRIBUTE, now_ms, out, cap);
+	/* strangers get a budget of unauthenticated work (HMACs, sockets) */
+	if (m->method == TURN_ALLOCATE && !ratelimit_allow(r->unauth, &k->client, now_ms))
+		return none;
+	if (auth_check(r->cfg->auth, m, now_ms / 1000, &k->client, r->cfg->nonce_secret,
+		       (size_t)r->cfg->n_nonce_secrets, &auth) != 0) {
+		stat_inc(&r->stats.auth_failures[auth.reason], 1);
+		/*
+		 * A challenge is bigger than the request it answers; over UDP,
+		 * where the source may be forged, a source gets only so many.
+		 */
+		if (k->transport == TURN_TRANSPORT_UDP && m->method != TURN_ALLOCATE &&
+		    !ratelimit_allow(r->unauth, &k->client, now_ms))
+			return none;
+		return reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
+	}
+	act = authenticated(r, k, m, &auth, now_ms, out, cap);
+	auth_result_wipe(&auth);
+	return act;
+}
+
+/* max-bps: a token bucket in bytes, refilled by elapsed time, one second deep. */
+static bool within_bandwidth(const struct relay *r, struct alloc *a, size_t len,
+			     uint64_t now)
+{
+	uint64_t bps = r->cfg->max_bps;
+
+	if (!bps)
+		return true;
+	if (now > a->bucket_ms) {
+		uint64_t add = (now - a->bucket_ms) * bps / 1000;
+
+		a->tokens = a->tokens + add > bps ? bps : a->tokens + add;
+		a->bucket_ms = now;
+	}
+	if (a->tokens < len)
+		return false;
+	a->tokens -= len;
+	return true;
+}
+
+struct relay_action relay_from_client_channel(struct relay *r, const struct relay_key *k,
+					      uint16_t channel, const uint8_t *data,
+					      size_t len, uint64_t now_ms)
+{
+	struct relay_action act = { .peer_handle = -1 };
+	struct alloc *a = alloc_find(r->allocs, k);
+	struct chan *c;
+
+	if (!a) {
+		stat_inc(&r->stats.dropped[RD_NO_ALLOCATION], 1);
+		return act;
+	}
+	c = chan_by_number(a, channel, now_ms);
+	if (!c) {
+		stat_inc(&r->stats.dropped[RD_NO_CHANNEL], 1);
+		return act;
+	}
+	if (!within_bandwidth(r, a, len, now_ms)) {
+		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
+		return act;
+	}
+	act.peer_handle = a->handle[c->peer.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4];
+	act.peer = c->peer;
+	act.data = data;
+	act.data_len = len;
+	stat_inc(&r->stats.to_peer_packets, 1);
+	stat_inc(&r->stats.to_peer_bytes, len);
+	return act;
+}
+
+/* Zero the 0-3 padding bytes after len (the shell leaves that tailroom). */
+static size_t pad4(uint8_t *data, size_t len)
+{
+	size_t pad = (4 - (len & 3)) & 3;
+
+	memset(data + len, 0, pad);
+	return len + pad;
+}
+
+/*
+ * s12.4 ChannelData or s11.4 Data indication, written into the headroom in
+ * front of data, so the payload itself is never copied.
+ */
+static size_t frame(const struct alloc *a, const struct chan *c,
+		    const struct stun_addr *peer, uint8_t *data, size_t len, uint8_t **msg)
+{
+	uint8_t tid[STUN_TID_LEN] = { 0 };
+	struct stun_builder b;
+	size_t hdr, body;
+
+	if (c) {
+		*msg = data - CHANNEL_HEADER_LEN;
+		channel_put_header(*msg, c->number, (uint16_t)len);
+		/* over streams ChannelData is padded to 4 (s12.5) */
+		if (a->key.transport == TURN_TRANSPORT_TCP)
+			len = pad4(data, len);
+		return CHANNEL_HEADER_LEN + len;
+	}
+	hdr = STUN_HEADER_LEN + STUN_ATTR_HEADER_LEN +
+	      (peer->family == STUN_FAMILY_IPV6 ? 20 : 8) + STUN_ATTR_HEADER_LEN;
+	if (len > 65535 - hdr)
+		return 0;
+	*msg = data - hdr;
+	memcpy(tid, &a->id, sizeof a->id); /* indications are never answered */
+	stun_build_init(&b, *msg, hdr - STUN_ATTR_HEADER_LEN,
+			stun_type(TURN_DATA, STUN_INDICATION), tid);
+	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, peer, true);
+	if (stun_build_finish(&b) != hdr - STUN_ATTR_HEADER_LEN)
+		return 0;
+	/* the DATA attribute's header, then the payload already in place */
+	data[-4] = TURN_ATTR_DATA >> 8;
+	data[-3] = TURN_ATTR_DATA & 0xff;
+	data[-2] = (uint8_t)(len >> 8);
+	data[-1] = (uint8_t)len;
+	body = hdr - STUN_HEADER_LEN + pad4(data, len);
+	(*msg)[2] = (uint8_t)(body >> 8);
+	(*msg)[3] = (uint8_t)body;
+	return STUN_HEADER_LEN + body;
+}
+
+const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
+					const struct stun_addr *peer, uint8_t *data,
+					size_t len, uint64_t now_ms, uint8_t **msg,
+					size_t *msg_len)
+{
+	struct alloc *a = alloc_by_id(r->allocs, id);
+
+	if (!a)
+		return NULL;
+	if (!perm_find(a, peer, now_ms)) { /* s10.3, s11.6: silently dropped */
+		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
+		return NULL;
+	}
+	if (!within_bandwidth(r, a, len, now_ms)) {
+		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
+		return NULL;
+	}
+	*msg_len = frame(a, chan_by_peer(a, peer, now_ms), peer, data, len, msg);
+	if (!*msg_len)
+		return NULL;
+	stat_inc(&r->stats.to_client_packets, 1);
+	stat_inc(&r->stats.to_client_bytes, len);
+	return &a->key;
+}
+
+void relay_tick(struct relay *r, uint64_t now_ms)
+{
+	uint32_t cap = alloc_capacity(r->allocs);
+	/* sweep the whole table about once per call; cheap at 100k entries */
+	for (uint32_t n = 0; n < cap; n++) {
+		struct alloc *a = alloc_by_id(r->allocs, r->sweep_next);
+
+		r->sweep_next = (r->sweep_next + 1) % cap;
+		if (a && a->expires <= now_ms)
+			allocate_release(r, a);
+	}
+	allocate_expire_reservations(r, now_ms);
+}
+
+void relay_client_gone(struct relay *r, const struct relay_key *k)
+{
+	struct alloc *a = alloc_find(r->allocs, k);
+
+	if (a)
+		allocate_release(r, a);
+}
+
+const struct relay_stats *relay_stats(const struct relay *r)
+{
+	return &r->stats;
+}

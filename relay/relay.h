@@ -1,0 +1,149 @@
+/*
+ * The TURN engine (RFC 8656, RFC 6156), sans-I/O. One engine per worker owns
+ * that worker's allocations; nothing in it is shared or locked. Requests go
+ * in with the time as a parameter and come out as reply bytes plus at most
+ * one datagram for a peer; opening and closing relay sockets and the
+ * process-wide quotas are asked of the shell through struct relay_ops.
+ *
+ * The hot path is two calls: relay_from_client_channel() for ChannelData
+ * and relay_from_peer() for a datagram on a relay socket. Neither allocates,
+ * locks or logs; relay_from_peer() frames the data in place, in headroom the
+ * shell leaves in front of it, so nothing is copied.
+ */
+#ifndef TERN_RELAY_RELAY_H
+#define TERN_RELAY_RELAY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay/auth.h"
+#include "relay/policy.h"
+#include "stun/stun.h"
+
+enum relay_limits {
+	RELAY_MAX_PERMISSIONS = 64, /* per allocation */
+	RELAY_MAX_CHANNELS = 64,    /* per allocation */
+	RELAY_HEADROOM = 48,        /* Data indication header: 20 + 24 + 4 */
+	RELAY_TAILROOM = 4,         /* padding to 4 bytes */
+	RELAY_PORT_TRIES = 32,      /* random ports tried before 508 */
+	RELAY_MAX_NONCE_SECRETS = 2,
+};
+
+/* Who a client is: the listener it came in on, and its address (RFC 8656
+ * s2: with the listener, this is the 5-tuple). */
+struct relay_key {
+	uint16_t listener;  /* the shell's listener index */
+	uint8_t transport;  /* TURN_TRANSPORT_UDP or _TCP (TLS counts as TCP) */
+	struct stun_addr client;
+	uintptr_t conn;     /* the shell's stream connection; 0 for UDP */
+};
+
+struct relay_config {
+	uint32_t default_lifetime;    /* 600 s */
+	uint32_t max_lifetime;        /* max-allocate-lifetime, 3600 s */
+	uint32_t permission_lifetime; /* 300 s */
+	uint32_t channel_lifetime;    /* 600 s */
+	uint32_t nonce_lifetime;      /* stale-nonce, 600 s */
+	uint16_t min_port, max_port;  /* relay ports, 49152..65535 */
+	/* where relay sockets bind, and what is advertised (external-ip) */
+	bool has_v4, has_v6;
+	struct stun_addr relay_v4, relay_v6, public_v4, public_v6;
+	uint32_t max_allocations; /* this engine's table */
+	uint16_t channel_max;     /* CHANNEL_MAX, or CHANNEL_MAX_RFC5766 */
+	uint64_t max_bps;         /* per allocation, bytes per second; 0: none */
+	const char *software;     /* SOFTWARE in responses, or NULL */
+	const struct auth *auth;
+	const struct policy *policy;
+	uint8_t nonce_secret[RELAY_MAX_NONCE_SECRETS][NONCE_SECRET_LEN]; /* [0] current */
+	int n_nonce_secrets;
+};
+
+/* What the engine asks of the shell. Each returns at once. */
+struct relay_ops {
+	void *ctx;
+	/*
+	 * Open a UDP relay socket bound to exactly bind (port included) for
+	 * allocation id. Returns a handle >= 0, or -errno (-EADDRINUSE makes
+	 * the engine try another port).
+	 */
+	int (*open)(void *ctx, uint32_t id, const struct stun_addr *bind, bool dont_fragment);
+	void (*close)(void *ctx, int handle);
+	/* Count one more allocation for user against user-quota and
+	 * total-quota; false: over quota (486). give() undoes a take(). */
+	bool (*quota_take)(void *ctx, const uint8_t *user, size_t len);
+	void (*quota_give)(void *ctx, const uint8_t *user, size_t len);
+	void (*random)(void *ctx, void *buf, size_t len);
+};
+
+enum relay_drop {
+	RD_NO_ALLOCATION,  /* ChannelData/Send with no allocation */
+	RD_NO_CHANNEL,     /* ChannelData on an unbound channel */
+	RD_NO_PERMISSION,  /* peer not permitted, either direction */
+	RD_BANDWIDTH,      /* over max-bps */
+	RD_BAD_INDICATION, /* Send without peer or data */
+	RD_COUNT
+};
+
+/* Counters: each written only by the engine's worker, read by stats. */
+struct relay_stats {
+	_Atomic uint64_t allocations[2]; /* gauge, by family: [0] v4, [1] v6 */
+	_Atomic uint64_t allocations_total;
+	_Atomic uint64_t to_peer_packets, to_peer_bytes;
+	_Atomic uint64_t to_client_packets, to_client_bytes;
+	_Atomic uint64_t auth_failures[AUTH_FAIL_COUNT];
+	_Atomic uint64_t policy_denied[POLICY_VERDICT_COUNT];
+	_Atomic uint64_t quota_rejected;
+	_Atomic uint64_t capacity_rejected;
+	_Atomic uint64_t dropped[RD_COUNT];
+};
+
+/* What a client message made the engine do. */
+struct relay_action {
+	size_t reply_len;   /* bytes written to out, for the client */
+	int error;          /* error code answered, 0 for none */
+	int peer_handle;    /* >= 0: send data to peer from this relay socket */
+	struct stun_addr peer;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+struct relay;
+
+/* The engine keeps pointers to cfg (and its auth and policy) and ops. */
+struct relay *relay_new(const struct relay_config *cfg, const struct relay_ops *ops);
+/* Closes every relay socket through ops and frees the engine. */
+void relay_free(struct relay *r);
+
+/* A parsed STUN request or indication (not Binding) from a client. */
+struct relay_action relay_from_client(struct relay *r, const struct relay_key *k,
+				      const struct stun_msg *m, uint64_t now_ms,
+				      uint8_t *out, size_t cap);
+
+/* ChannelData from a client: where to send its data. */
+struct relay_action relay_from_client_channel(struct relay *r, const struct relay_key *k,
+					      uint16_t channel, const uint8_t *data,
+					      size_t len, uint64_t now_ms);
+
+/*
+ * A datagram from peer on the relay socket opened for allocation id. The data
+ * is at data[0..len) with RELAY_HEADROOM writable bytes before it and
+ * RELAY_TAILROOM after it (for padding). Returns
+ * the client and sets *msg and *msg_len to the framed message (ChannelData or
+ * Data indication) to send it, or NULL to drop.
+ */
+const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
+					const struct stun_addr *peer, uint8_t *data,
+					size_t len, uint64_t now_ms, uint8_t **msg,
+					size_t *msg_len);
+
+/* Expire what is due. Call about once a second. */
+void relay_tick(struct relay *r, uint64_t now_ms);
+
+/* The allocation for k is gone with its transport (TCP/TLS closed). */
+void relay_client_gone(struct relay *r, const struct relay_key *k);
+
+const struct relay_stats *relay_stats(const struct relay *r);
+
+#endif

@@ -1,0 +1,768 @@
+/*
+ * The TURN engine without sockets: fake relay_ops record what the engine
+ * opens, closes and counts, a test client does the 401 dance and signs its
+ * requests, and time is a parameter, so ten-minute lifetimes expire in
+ * microseconds.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "relay/relay.h"
+
+enum { MAX_HANDLES = 256, T0 = 1700000000 };
+
+struct fake {
+	bool open[MAX_HANDLES];
+	struct stun_addr bound[MAX_HANDLES];
+	uint32_t id[MAX_HANDLES];
+	bool df[MAX_HANDLES];
+	int n_open;
+	int busy_ports;     /* fail this many opens with EADDRINUSE first */
+	uint32_t used, max; /* quota */
+	uint32_t rnd;
+};
+
+static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
+{
+	struct fake *f = ctx;
+
+	if (f->busy_ports > 0) {
+		f->busy_ports--;
+		return -EADDRINUSE;
+	}
+	for (int h = 0; h < MAX_HANDLES; h++) {
+		if (f->open[h])
+			continue;
+		for (int j = 0; j < MAX_HANDLES; j++)
+			if (f->open[j] && f->bound[j].port == bind->port &&
+			    f->bound[j].family == bind->family)
+				return -EADDRINUSE;
+		f->open[h] = true;
+		f->bound[h] = *bind;
+		f->id[h] = id;
+		f->df[h] = df;
+		f->n_open++;
+		return h;
+	}
+	return -ENOSPC;
+}
+
+static void f_close(void *ctx, int h)
+{
+	struct fake *f = ctx;
+
+	assert_true(h >= 0 && h < MAX_HANDLES && f->open[h]);
+	f->open[h] = false;
+	f->n_open--;
+}
+
+static bool f_take(void *ctx, const uint8_t *u, size_t n)
+{
+	struct fake *f = ctx;
+
+	if (f->max && f->used >= f->max)
+		return false;
+	f->used++;
+	return true;
+}
+
+static void f_give(void *ctx, const uint8_t *u, size_t n)
+{
+	struct fake *f = ctx;
+
+	assert_true(f->used > 0);
+	f->used--;
+}
+
+static void f_random(void *ctx, void *buf, size_t len)
+{
+	struct fake *f = ctx;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		f->rnd = f->rnd * 1103515245u + 12345u;
+		p[i] = (uint8_t)(f->rnd >> 16);
+	}
+}
+
+struct world {
+	struct fake f;
+	struct relay_ops ops;
+	struct relay_config cfg;
+	struct auth *auth;
+	struct policy *policy;
+	struct relay *r;
+};
+
+static const struct stun_addr relay4 = { STUN_FAMILY_IPV4, 0, { 203, 0, 113, 1 } };
+static const struct stun_addr relay6 = { STUN_FAMILY_IPV6, 0, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+
+static int setup(void **state)
+{
+	static struct world w;
+	char err[128];
+
+	memset(&w, 0, sizeof w);
+	w.ops = (struct relay_ops){ &w.f, f_open, f_close, f_take, f_give, f_random };
+	w.auth = auth_new("example.org");
+	assert_int_equal(auth_add_user(w.auth, "alice:secret", err, sizeof err), 0);
+	assert_int_equal(auth_add_user(w.auth, "bob:hunter2", err, sizeof err), 0);
+	w.policy = policy_new();
+	w.cfg = (struct relay_config){
+		.default_lifetime = 600, .max_lifetime = 3600,
+		.permission_lifetime = 300, .channel_lifetime = 600,
+		.nonce_lifetime = 600, .min_port = 49152, .max_port = 65535,
+		.has_v4 = true, .has_v6 = true,
+		.relay_v4 = relay4, .relay_v6 = relay6,
+		.public_v4 = relay4, .public_v6 = relay6,
+		.max_allocations = 8, .channel_max = CHANNEL_MAX,
+		.auth = w.auth, .policy = w.policy,
+		.n_nonce_secrets = 1,
+	};
+	memset(w.cfg.nonce_secret[0], 7, sizeof w.cfg.nonce_secret[0]);
+	w.r = relay_new(&w.cfg, &w.ops);
+	assert_non_null(w.r);
+	*state = &w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	relay_free(w->r);
+	assert_int_equal(w->f.n_open, 0); /* every socket closed */
+	assert_int_equal(w->f.used, 0);   /* every quota given back */
+	auth_free(w->auth);
+	policy_free(w->policy);
+	return 0;
+}
+
+/* A TURN client: its 5-tuple, credentials and the nonce it was given. */
+struct client {
+	struct relay_key k;
+	const char *user, *pass;
+	uint8_t nonce[256];
+	size_t nonce_len;
+	uint8_t tid[STUN_TID_LEN];
+	uint8_t out[2048];
+	struct stun_msg resp;
+	struct relay_action act;
+};
+
+static void client_init(struct client *c, uint16_t port, const char *user,
+			const char *pass)
+{
+	memset(c, 0, sizeof *c);
+	c->k.transport = TURN_TRANSPORT_UDP;
+	c->k.client = (struct stun_addr){ STUN_FAMILY_IPV4, port, { 192, 0, 2, 10 } };
+	c->user = user;
+	c->pass = pass;
+}
+
+typedef void (*attrs_fn)(struct stun_builder *b, const void *arg);
+
+/* Send one request (signed when the client has a nonce); parse the reply. */
+static int request_once(struct world *w, struct client *c, uint16_t method, attrs_fn fn,
+		   const void *arg, uint64_t now_s, bool new_tid)
+{
+	uint8_t buf[1024], key[32];
+	struct stun_builder b;
+	struct stun_msg m;
+	int code;
+
+	if (new_tid)
+		c->tid[0]++, c->tid[11] = (uint8_t)method;
+	stun_build_init(&b, buf, sizeof buf, stun_type(method, STUN_REQUEST), c->tid);
+	if (fn)
+		fn(&b, arg);
+	if (c->nonce_len) {
+		stun_put(&b, STUN_ATTR_USERNAME, c->user, strlen(c->user));
+		stun_put(&b, STUN_ATTR_REALM, "example.org", 11);
+		stun_put(&b, STUN_ATTR_NONCE, c->nonce, c->nonce_len);
+		stun_lt_key(STUN_PWALG_MD5, c->user, strlen(c->user), "example.org", 11,
+			    c->pass, strlen(c->pass), key);
+		stun_put_integrity(&b, key, 16);
+	}
+	assert_int_equal(stun_parse(&m, buf, stun_build_finish(&b)), STUN_OK);
+	c->act = relay_from_client(w->r, &c->k, &m, now_s * 1000, c->out, sizeof c->out);
+	if (!c->act.reply_len)
+		return -1;
+	assert_int_equal(stun_parse(&c->resp, c->out, c->act.reply_len), STUN_OK);
+	assert_memory_equal(c->resp.tid, c->tid, STUN_TID_LEN);
+	if (c->resp.cls == STUN_SUCCESS)
+		return 0;
+	assert_true(stun_attr_error(&c->resp.a[SA_ERROR_CODE], &code, &(const uint8_t *){ 0 },
+				    &(size_t){ 0 }));
+	if (code == 401 || code == 438) { /* take the fresh nonce */
+		assert_non_null(c->resp.a[SA_NONCE].v);
+		c->nonce_len = c->resp.a[SA_NONCE].len;
+		memcpy(c->nonce, c->resp.a[SA_NONCE].v, c->nonce_len);
+	}
+	return code;
+}
+
+/* As request_once, retrying once with the fresh nonce after a 438. */
+static int request(struct world *w, struct client *c, uint16_t method, attrs_fn fn,
+		   const void *arg, uint64_t now_s, bool new_tid)
+{
+	int code = request_once(w, c, method, fn, arg, now_s, new_tid);
+
+	return code == 438 ? request_once(w, c, method, fn, arg, now_s, true) : code;
+}
+
+static void udp_transport(struct stun_builder *b, const void *arg)
+{
+	stun_put_u32(b, TURN_ATTR_REQUESTED_TRANSPORT, (uint32_t)TURN_TRANSPORT_UDP << 24);
+}
+
+static void put_lifetime(struct stun_builder *b, const void *arg)
+{
+	stun_put_u32(b, TURN_ATTR_LIFETIME, *(const uint32_t *)arg);
+}
+
+static void put_peer(struct stun_builder *b, const void *arg)
+{
+	stun_put_addr(b, TURN_ATTR_XOR_PEER_ADDRESS, arg, true);
+}
+
+struct bind_args {
+	uint16_t channel;
+	struct stun_addr peer;
+};
+
+static void put_bind(struct stun_builder *b, const void *arg)
+{
+	const struct bind_args *a = arg;
+
+	stun_put_u32(b, TURN_ATTR_CHANNEL_NUMBER, (uint32_t)a->channel << 16);
+	stun_put_addr(b, TURN_ATTR_XOR_PEER_ADDRESS, &a->peer, true);
+}
+
+static int allocate(struct world *w, struct client *c, uint64_t now)
+{
+	int code = request(w, c, TURN_ALLOCATE, udp_transport, NULL, now, true);
+
+	if (code == 401 && c->nonce_len)
+		code = request(w, c, TURN_ALLOCATE, udp_transport, NULL, now, true);
+	return code;
+}
+
+
+/* documentation ranges are denied by default; our fake peers are public */
+static const struct stun_addr pub1 = { STUN_FAMILY_IPV4, 5000, { 8, 8, 8, 8 } };
+static const struct stun_addr pub2 = { STUN_FAMILY_IPV4, 6000, { 1, 1, 1, 1 } };
+
+static void test_allocate_challenge_then_success(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	struct stun_addr relayed, mapped;
+	uint32_t life;
+
+	client_init(&c, 40000, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, true), 401);
+	assert_non_null(c.resp.a[SA_REALM].v);
+	assert_int_equal(c.resp.mi_off, 0); /* a challenge is not signed */
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, true), 0);
+	assert_true(c.resp.mi_off > 0);
+	assert_true(stun_attr_addr(&c.resp, &c.resp.a[SA_XOR_RELAYED_ADDRESS], true, &relayed));
+	assert_memory_equal(relayed.ip, relay4.ip, 4);
+	assert_true(relayed.port >= 49152);
+	assert_true(stun_attr_addr(&c.resp, &c.resp.a[SA_XOR_MAPPED_ADDRESS], true, &mapped));
+	assert_int_equal(mapped.port, 40000);
+	assert_true(stun_attr_u32(&c.resp.a[SA_LIFETIME], &life));
+	assert_int_equal(life, 600);
+	assert_int_equal(w->f.n_open, 1);
+	assert_int_equal(w->f.used, 1);
+	assert_int_equal(relay_stats(w->r)->allocations[0], 1);
+}
+
+static void test_wrong_password_401(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40001, "alice", "nope");
+	assert_int_equal(allocate(w, &c, T0), 401);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(relay_stats(w->r)->auth_failures[AUTH_BAD_INTEGRITY], 1);
+}
+
+static void test_stale_nonce_438(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40002, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, true), 401);
+	/* the nonce lives 600 s; at 601 s it is stale and a fresh one comes */
+	assert_int_equal(request_once(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0 + 601,
+				      true), 438);
+	assert_int_equal(request_once(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0 + 601,
+				      true), 0);
+}
+
+static void test_allocate_retransmit_and_mismatch(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	uint8_t first[2048];
+	size_t first_len;
+
+	client_init(&c, 40003, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	memcpy(first, c.out, c.act.reply_len);
+	first_len = c.act.reply_len;
+	/* same transaction again: the same answer, not 437 */
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0 + 1, false), 0);
+	assert_int_equal(c.act.reply_len, first_len);
+	assert_memory_equal(c.out, first, first_len);
+	assert_int_equal(w->f.n_open, 1);
+	/* a new transaction on the same 5-tuple: 437 */
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0 + 2, true), 437);
+}
+
+static void test_requested_transport(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40004, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, NULL, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, NULL, NULL, T0, true), 400);
+}
+
+static void tcp_transport(struct stun_builder *b, const void *arg)
+{
+	stun_put_u32(b, TURN_ATTR_REQUESTED_TRANSPORT, (uint32_t)TURN_TRANSPORT_TCP << 24);
+}
+
+static void test_unsupported_transport_442(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40005, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 442);
+}
+
+
+static void test_refresh_and_expiry(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	uint32_t life = 1200, got;
+
+	client_init(&c, 40010, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0 + 100, true), 0);
+	assert_true(stun_attr_u32(&c.resp.a[SA_LIFETIME], &got));
+	assert_int_equal(got, 1200);
+	/* expires exactly at T0 + 100 + 1200 s */
+	relay_tick(w->r, (T0 + 1299) * 1000ull + 999);
+	assert_int_equal(w->f.n_open, 1);
+	relay_tick(w->r, (T0 + 1300) * 1000ull);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(w->f.used, 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0 + 1301, true),
+			 437);
+}
+
+static void test_refresh_clamped_to_max(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	uint32_t life = 100000, got;
+
+	client_init(&c, 40011, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0, true), 0);
+	assert_true(stun_attr_u32(&c.resp.a[SA_LIFETIME], &got));
+	assert_int_equal(got, 3600);
+}
+
+static void test_refresh_zero_deletes_and_retransmit_succeeds(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	uint32_t zero = 0, got = 1;
+
+	client_init(&c, 40012, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 5, true), 0);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(w->f.used, 0);
+	/* the same Refresh retransmitted: success again, not 437 */
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 6, false), 0);
+	assert_true(stun_attr_u32(&c.resp.a[SA_LIFETIME], &got));
+	assert_int_equal(got, 0);
+	/* a new one: 437 */
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 7, true), 437);
+}
+
+static void test_wrong_user_on_allocation_441(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40013, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	c.user = "bob";
+	c.pass = "hunter2";
+	assert_int_equal(request(w, &c, TURN_REFRESH, NULL, NULL, T0, true), 441);
+}
+
+static void test_permission_and_send(void **state)
+{
+	struct world *w = *state;
+	uint8_t buf[512];
+	struct stun_builder b;
+	struct stun_msg m;
+	struct client c;
+
+	client_init(&c, 40014, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	/* Send before any permission: dropped */
+	stun_build_init(&b, buf, sizeof buf, stun_type(TURN_SEND, STUN_INDICATION), c.tid);
+	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, &pub1, true);
+	stun_put(&b, TURN_ATTR_DATA, "hello", 5);
+	assert_int_equal(stun_parse(&m, buf, stun_build_finish(&b)), STUN_OK);
+	c.act = relay_from_client(w->r, &c.k, &m, T0 * 1000ull, c.out, sizeof c.out);
+	assert_int_equal(c.act.peer_handle, -1);
+	assert_int_equal(c.act.reply_len, 0);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	c.act = relay_from_client(w->r, &c.k, &m, T0 * 1000ull, c.out, sizeof c.out);
+	assert_true(c.act.peer_handle >= 0);
+	assert_int_equal(c.act.data_len, 5);
+	assert_memory_equal(c.act.data, "hello", 5);
+	assert_int_equal(c.act.peer.port, 5000);
+	/* permissions are by IP: another port of the same peer works too */
+	/* and they last exactly 300 s */
+	c.act = relay_from_client(w->r, &c.k, &m, (T0 + 300) * 1000ull, c.out, sizeof c.out);
+	assert_int_equal(c.act.peer_handle, -1);
+}
+
+static void test_permission_policy_403(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	const struct stun_addr loop = { STUN_FAMILY_IPV4, 9, { 127, 0, 0, 1 } };
+	const struct stun_addr any = { STUN_FAMILY_IPV4, 9, { 0, 0, 0, 0 } };
+
+	client_init(&c, 40015, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &loop, T0, true),
+			 403);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &any, T0, true),
+			 403);
+	assert_int_equal(relay_stats(w->r)->policy_denied[POLICY_DENY_LOOPBACK], 1);
+	assert_int_equal(relay_stats(w->r)->policy_denied[POLICY_DENY_UNSPECIFIED], 1);
+}
+
+static void test_permission_family_mismatch_443(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	const struct stun_addr v6 = { STUN_FAMILY_IPV6, 9,
+				      { 0x20, 0x01, 0x48, 0x60, 0x48, 0x60, [15] = 0x88 } };
+
+	client_init(&c, 40016, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0); /* IPv4 only */
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &v6, T0, true),
+			 443);
+}
+
+static void test_channel_bind_and_data(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	uint8_t pkt[RELAY_HEADROOM + 16 + RELAY_TAILROOM], *msg;
+	const struct relay_key *to;
+	struct client c;
+	size_t len;
+
+	client_init(&c, 40017, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0, true), 0);
+	/* client -> peer over the channel */
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"abc", 3,
+					  T0 * 1000ull);
+	assert_true(c.act.peer_handle >= 0);
+	assert_int_equal(c.act.peer.port, pub1.port);
+	/* an unbound channel is dropped */
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4002, (const uint8_t *)"abc", 3,
+					  T0 * 1000ull);
+	assert_int_equal(c.act.peer_handle, -1);
+	/* peer -> client: framed in place as ChannelData */
+	memcpy(pkt + RELAY_HEADROOM, "xyz", 3);
+	to = relay_from_peer(w->r, w->f.id[0], &pub1, pkt + RELAY_HEADROOM, 3,
+			     T0 * 1000ull, &msg, &len);
+	assert_non_null(to);
+	assert_int_equal(to->client.port, 40017);
+	assert_int_equal(len, 7);
+	assert_ptr_equal(msg, pkt + RELAY_HEADROOM - 4);
+	assert_memory_equal(msg, "\x40\x01\x00\x03xyz", 7);
+}
+
+static void test_data_indication_from_peer(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[RELAY_HEADROOM + 16 + RELAY_TAILROOM], *msg;
+	struct stun_addr from;
+	struct stun_msg m;
+	struct client c;
+	size_t len;
+
+	client_init(&c, 40018, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	/* no permission: dropped */
+	assert_null(relay_from_peer(w->r, w->f.id[0], &pub2, pkt + RELAY_HEADROOM, 5,
+				    T0 * 1000ull, &msg, &len));
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub2, T0, true), 0);
+	memcpy(pkt + RELAY_HEADROOM, "hello", 5);
+	assert_non_null(relay_from_peer(w->r, w->f.id[0], &pub2, pkt + RELAY_HEADROOM, 5,
+					T0 * 1000ull, &msg, &len));
+	assert_int_equal(stun_parse(&m, msg, len), STUN_OK);
+	assert_int_equal(m.method, TURN_DATA);
+	assert_int_equal(m.cls, STUN_INDICATION);
+	assert_int_equal(m.a[SA_DATA].len, 5);
+	assert_memory_equal(m.a[SA_DATA].v, "hello", 5);
+	assert_true(stun_attr_addr(&m, &m.a[SA_XOR_PEER_ADDRESS], true, &from));
+	assert_int_equal(from.port, pub2.port);
+}
+
+static void test_channel_rebinding_rules(void **state)
+{
+	struct world *w = *state;
+	struct bind_args a = { 0x4001, pub1 }, other_peer = { 0x4001, pub2 },
+			 other_num = { 0x4002, pub1 }, bad = { 0x3fff, pub1 },
+			 old = { 0x5000, pub2 };
+	struct client c;
+
+	client_init(&c, 40019, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &a, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &a, T0 + 10, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_peer, T0, true),
+			 400);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_num, T0, true),
+			 400);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &bad, T0, true), 400);
+	/* RFC 5766's wider range only with rfc5766-channel-numbers */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &old, T0, true), 400);
+	/* expired at T0+10+600, still reserved for 5 more minutes */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_peer,
+				 T0 + 700, true), 400);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_peer,
+				 T0 + 911, true), 0);
+}
+
+static void test_user_quota_486(void **state)
+{
+	struct world *w = *state;
+	struct client c1, c2;
+
+	w->f.max = 1;
+	client_init(&c1, 40020, "alice", "secret");
+	client_init(&c2, 40021, "alice", "secret");
+	assert_int_equal(allocate(w, &c1, T0), 0);
+	assert_int_equal(allocate(w, &c2, T0), 486);
+	assert_int_equal(w->f.n_open, 1);
+}
+
+static void test_table_full_508(void **state)
+{
+	struct world *w = *state;
+	struct client c[9];
+
+	for (int i = 0; i < 8; i++) {
+		client_init(&c[i], (uint16_t)(41000 + i), "bob", "hunter2");
+		assert_int_equal(allocate(w, &c[i], T0), 0);
+	}
+	client_init(&c[8], 41008, "bob", "hunter2");
+	assert_int_equal(allocate(w, &c[8], T0), 508);
+	assert_int_equal(w->f.used, 8); /* the refused one gave its quota back */
+}
+
+static void test_port_in_use_retried(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	w->f.busy_ports = 5;
+	client_init(&c, 40022, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(w->f.n_open, 1);
+	w->f.busy_ports = RELAY_PORT_TRIES;
+	client_init(&c, 40023, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 508);
+}
+
+static void dual(struct stun_builder *b, const void *arg)
+{
+	udp_transport(b, arg);
+	stun_put_u32(b, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, (uint32_t)STUN_FAMILY_IPV6 << 24);
+}
+
+static void test_dual_allocation(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40024, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, dual, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, dual, NULL, T0, true), 0);
+	assert_int_equal(w->f.n_open, 2);
+	assert_int_equal(relay_stats(w->r)->allocations[1], 1);
+}
+
+static void even_reserve(struct stun_builder *b, const void *arg)
+{
+	uint8_t r[4] = { TURN_EVEN_PORT_R };
+
+	udp_transport(b, arg);
+	stun_put(b, TURN_ATTR_EVEN_PORT, r, 1);
+}
+
+static void with_token(struct stun_builder *b, const void *arg)
+{
+	udp_transport(b, arg);
+	stun_put(b, TURN_ATTR_RESERVATION_TOKEN, arg, 8);
+}
+
+static void test_even_port_and_reservation(void **state)
+{
+	struct world *w = *state;
+	struct client c, d;
+	struct stun_addr r1, r2;
+	uint8_t token[8];
+
+	client_init(&c, 40025, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, even_reserve, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, even_reserve, NULL, T0, true), 0);
+	assert_true(stun_attr_addr(&c.resp, &c.resp.a[SA_XOR_RELAYED_ADDRESS], true, &r1));
+	assert_int_equal(r1.port % 2, 0);
+	assert_int_equal(c.resp.a[SA_RESERVATION_TOKEN].len, 8);
+	memcpy(token, c.resp.a[SA_RESERVATION_TOKEN].v, 8);
+	assert_int_equal(w->f.n_open, 2); /* the allocation and the held port */
+	client_init(&d, 40026, "alice", "secret");
+	assert_int_equal(request(w, &d, TURN_ALLOCATE, with_token, token, T0 + 1, true), 401);
+	assert_int_equal(request(w, &d, TURN_ALLOCATE, with_token, token, T0 + 1, true), 0);
+	assert_true(stun_attr_addr(&d.resp, &d.resp.a[SA_XOR_RELAYED_ADDRESS], true, &r2));
+	assert_int_equal(r2.port, r1.port + 1);
+	/* a token is good once */
+	client_init(&d, 40027, "alice", "secret");
+	assert_int_equal(request(w, &d, TURN_ALLOCATE, with_token, token, T0 + 1, true), 401);
+	assert_int_equal(request(w, &d, TURN_ALLOCATE, with_token, token, T0 + 1, true), 508);
+}
+
+static void test_reservation_expires(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40028, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, even_reserve, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, even_reserve, NULL, T0, true), 0);
+	assert_int_equal(w->f.n_open, 2);
+	relay_tick(w->r, (T0 + 31) * 1000ull);
+	assert_int_equal(w->f.n_open, 1);
+}
+
+static void udp_df(struct stun_builder *b, const void *arg)
+{
+	udp_transport(b, arg);
+	stun_put(b, TURN_ATTR_DONT_FRAGMENT, "", 0);
+}
+
+static void test_dont_fragment(void **state)
+{
+	struct world *w = *state;
+	struct client c, d;
+
+	client_init(&c, 40029, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_df, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_df, NULL, T0, true), 0);
+	assert_true(w->f.df[0]);
+	client_init(&d, 40032, "alice", "secret");
+	assert_int_equal(allocate(w, &d, T0), 0);
+	assert_false(w->f.df[1]);
+}
+
+static void test_client_gone_frees(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40030, "alice", "secret");
+	c.k.transport = TURN_TRANSPORT_TCP;
+	c.k.conn = 1234;
+	assert_int_equal(allocate(w, &c, T0), 0);
+	relay_client_gone(w->r, &c.k);
+	assert_int_equal(w->f.n_open, 0);
+}
+
+static void test_unknown_attribute_420(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	client_init(&c, 40031, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, even_reserve, NULL, T0, true), 401);
+	{
+		uint8_t buf[256];
+		struct stun_builder b;
+		struct stun_msg m;
+
+		stun_build_init(&b, buf, sizeof buf, stun_type(TURN_ALLOCATE, STUN_REQUEST),
+				c.tid);
+		stun_put_u32(&b, 0x7ff0, 1);
+		assert_int_equal(stun_parse(&m, buf, stun_build_finish(&b)), STUN_OK);
+		c.act = relay_from_client(w->r, &c.k, &m, T0 * 1000ull, c.out, sizeof c.out);
+		assert_int_equal(c.act.error, 420);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_allocate_challenge_then_success),
+		T(test_wrong_password_401),
+		T(test_stale_nonce_438),
+		T(test_allocate_retransmit_and_mismatch),
+		T(test_requested_transport),
+		T(test_unsupported_transport_442),
+		T(test_refresh_and_expiry),
+		T(test_refresh_clamped_to_max),
+		T(test_refresh_zero_deletes_and_retransmit_succeeds),
+		T(test_wrong_user_on_allocation_441),
+		T(test_permission_and_send),
+		T(test_permission_policy_403),
+		T(test_permission_family_mismatch_443),
+		T(test_channel_bind_and_data),
+		T(test_data_indication_from_peer),
+		T(test_channel_rebinding_rules),
+		T(test_user_quota_486),
+		T(test_table_full_508),
+		T(test_port_in_use_retried),
+		T(test_dual_allocation),
+		T(test_even_port_and_reservation),
+		T(test_reservation_expires),
+		T(test_dont_fragment),
+		T(test_client_gone_frees),
+		T(test_unknown_attribute_420),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
