@@ -21,6 +21,7 @@
 #include "server/plan.h"
 #include "server/stats.h"
 #include "server/tls.h"
+#include "server/turn.h"
 #include "server/worker.h"
 
 enum { EXIT_START = 1, EXIT_CONFIG = 2 };
@@ -120,7 +121,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	} else if (!c->no_tls) {
 		log_info("TLS off: no cert and pkey configured");
 	}
-	if (plan_listeners(srv, err, errlen) < 0)
+	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0)
 		return -1;
 	srv->n_workers = worker_count(c);
 	for (int i = 0; i < srv->n_workers; i++) {
@@ -140,6 +141,7 @@ static void release(struct server *srv)
 		worker_free(srv->workers[i]);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
+	turn_teardown(srv);
 }
 
 static int run(struct server *srv, struct event_base *base, char *err, size_t errlen)

@@ -1,7 +1,10 @@
 /*
  * Classify a client's message (RFC 7983: first byte 0-3 is STUN, 64-79 is
- * ChannelData), parse it, count it, and let the owning core answer.
+ * ChannelData), parse it, count it, and let the owning core answer: the
+ * Binding service for Binding, the worker's TURN engine for the rest. Data
+ * a client relays leaves here, on the allocation's relay socket.
  */
+#include "server/peer.h"
 #include "server/service.h"
 
 static void drop(struct worker *w, enum transport tp, enum drop_reason r)
@@ -9,9 +12,65 @@ static void drop(struct worker *w, enum transport tp, enum drop_reason r)
 	counter_inc(&w->counters.dropped[tp][r]);
 }
 
+static struct relay_key key_of(const struct worker *w, const struct listener_spec *ls,
+			       const struct stun_addr *src, uintptr_t conn)
+{
+	struct relay_key k = {
+		.listener = (uint16_t)(ls - w->srv->spec),
+		.transport = ls->tp == TP_UDP || ls->tp == TP_DTLS ? TURN_TRANSPORT_UDP
+								  : TURN_TRANSPORT_TCP,
+		.client = *src,
+		.conn = conn,
+	};
+
+	return k;
+}
+
+static void to_peer(struct worker *w, enum transport tp, const struct relay_action *a)
+{
+	if (a->peer_handle < 0)
+		return;
+	if (!peer_send(w, a->peer_handle, &a->peer, a->data, a->data_len))
+		drop(w, tp, DROP_SEND_ERROR);
+}
+
+static void channel_data(struct worker *w, const struct listener_spec *ls,
+			 const uint8_t *p, size_t len, const struct stun_addr *src,
+			 uintptr_t conn)
+{
+	struct relay_key k = key_of(w, ls, src, conn);
+	struct relay_action a;
+	const uint8_t *data;
+	uint16_t ch, dlen;
+
+	if (!w->engine || !channel_parse(p, len, &ch, &data, &dlen)) {
+		drop(w, ls->tp, DROP_UNKNOWN_PROTOCOL);
+		return;
+	}
+	a = relay_from_client_channel(w->engine, &k, ch, data, dlen, worker_now_ms(w));
+	to_peer(w, ls->tp, &a);
+}
+
+static struct service_reply turn(struct worker *w, const struct listener_spec *ls,
+				 const struct stun_msg *m, const struct stun_addr *src,
+				 uintptr_t conn, uint8_t *out, size_t cap)
+{
+	struct service_reply sr = { 0 };
+	struct relay_key k = key_of(w, ls, src, conn);
+	struct relay_action a;
+
+	a = relay_from_client(w->engine, &k, m, worker_now_ms(w), out, cap);
+	to_peer(w, ls->tp, &a);
+	if (a.reply_len)
+		counter_inc(&w->counters.responses[ls->tp][a.error ? AC_ERROR : AC_SUCCESS]);
+	sr.len = a.reply_len;
+	return sr;
+}
+
 struct service_reply service_handle(struct worker *w, const struct listener_spec *ls,
 				    const uint8_t *p, size_t len,
-				    const struct stun_addr *src, uint8_t *out, size_t cap)
+				    const struct stun_addr *src, uintptr_t conn,
+				    uint8_t *out, size_t cap)
 {
 	struct service_reply sr = { 0 };
 	enum transport tp = ls->tp;
@@ -19,6 +78,10 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 	enum stun_parse_error e;
 	struct stun_msg m;
 
+	if (channel_looks_like(p, len)) {
+		channel_data(w, ls, p, len, src, conn);
+		return sr;
+	}
 	if (!stun_looks_like(p, len)) {
 		drop(w, tp, DROP_UNKNOWN_PROTOCOL);
 		return sr;
@@ -28,11 +91,14 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 		drop(w, tp, (enum drop_reason)e);
 		return sr;
 	}
+	if (m.cls == STUN_REQUEST)
+		counter_inc(&w->counters.requests[tp][counters_method(m.method)]);
+	if (m.method != STUN_BINDING && w->engine)
+		return turn(w, ls, &m, src, conn, out, cap);
 	if (m.cls != STUN_REQUEST) {
 		drop(w, tp, DROP_UNEXPECTED_CLASS);
 		return sr;
 	}
-	counter_inc(&w->counters.requests[tp][counters_method(m.method)]);
 	br = binding_answer(&ls->binding, &m, src, &ls->local, out, cap);
 	if (br.len == 0)
 		return sr;
@@ -41,4 +107,13 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 	sr.change = br.change;
 	sr.response_port = br.response_port;
 	return sr;
+}
+
+void service_conn_gone(struct worker *w, const struct listener_spec *ls,
+		       const struct stun_addr *src, uintptr_t conn)
+{
+	struct relay_key k = key_of(w, ls, src, conn);
+
+	if (w->engine)
+		relay_client_gone(w->engine, &k);
 }

@@ -17,8 +17,13 @@ struct service_reply {
 	uint16_t response_port; /* RFC 5780: send to this port instead, if set */
 };
 
+/* conn: the stream connection it came on (opaque), or 0 for a datagram. */
 struct service_reply service_handle(struct worker *w, const struct listener_spec *ls,
 				    const uint8_t *p, size_t len,
-				    const struct stun_addr *src, uint8_t *out, size_t cap);
+				    const struct stun_addr *src, uintptr_t conn,
+				    uint8_t *out, size_t cap);
+/* A stream connection closed: its allocation goes with it (RFC 8656 s3.1). */
+void service_conn_gone(struct worker *w, const struct listener_spec *ls,
+		       const struct stun_addr *src, uintptr_t conn);
 
 #endif

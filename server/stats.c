@@ -16,6 +16,16 @@
 #include "server/netaddr.h"
 #include "server/stats.h"
 
+/* The TURN engines' counters, summed; each field a plain total. */
+struct turn_sum {
+	uint64_t allocations[2], allocations_total;
+	uint64_t to_peer_packets, to_peer_bytes, to_client_packets, to_client_bytes;
+	uint64_t auth_failures[AUTH_FAIL_COUNT];
+	uint64_t policy_denied[POLICY_VERDICT_COUNT];
+	uint64_t quota_rejected, capacity_rejected;
+	uint64_t dropped[RD_COUNT];
+};
+
 struct stats {
 	const struct server *srv;
 	struct evhttp *http;
@@ -81,6 +91,88 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 }
 
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void sum_turn(const struct server *srv, struct turn_sum *t)
+{
+	memset(t, 0, sizeof *t);
+	for (int i = 0; i < srv->n_workers; i++) {
+		const struct relay_stats *s;
+
+		if (!srv->workers[i]->engine)
+			continue;
+		s = relay_stats(srv->workers[i]->engine);
+		for (int f = 0; f < 2; f++)
+			t->allocations[f] += LOAD(s->allocations[f]);
+		t->allocations_total += LOAD(s->allocations_total);
+		t->to_peer_packets += LOAD(s->to_peer_packets);
+		t->to_peer_bytes += LOAD(s->to_peer_bytes);
+		t->to_client_packets += LOAD(s->to_client_packets);
+		t->to_client_bytes += LOAD(s->to_client_bytes);
+		for (int k = 0; k < AUTH_FAIL_COUNT; k++)
+			t->auth_failures[k] += LOAD(s->auth_failures[k]);
+		for (int k = 0; k < POLICY_VERDICT_COUNT; k++)
+			t->policy_denied[k] += LOAD(s->policy_denied[k]);
+		t->quota_rejected += LOAD(s->quota_rejected);
+		t->capacity_rejected += LOAD(s->capacity_rejected);
+		for (int k = 0; k < RD_COUNT; k++)
+			t->dropped[k] += LOAD(s->dropped[k]);
+	}
+}
+
+static const char *relay_drop_name(int r)
+{
+	static const char *const names[RD_COUNT] = {
+		"no_allocation", "no_channel", "no_permission", "bandwidth", "bad_indication",
+	};
+
+	return names[r];
+}
+
+static void write_turn(struct evbuffer *b, const struct server *srv)
+{
+	struct turn_sum t;
+
+	if (!srv->turn)
+		return;
+	sum_turn(srv, &t);
+	help(b, "tern_allocations", "gauge", "TURN allocations now, by relayed family.");
+	evbuffer_add_printf(b, "tern_allocations{family=\"ipv4\"} %llu\n"
+			       "tern_allocations{family=\"ipv6\"} %llu\n",
+			    (unsigned long long)t.allocations[0],
+			    (unsigned long long)t.allocations[1]);
+	help(b, "tern_allocations_total", "counter", "TURN allocations made.");
+	evbuffer_add_printf(b, "tern_allocations_total %llu\n",
+			    (unsigned long long)t.allocations_total);
+	help(b, "tern_relayed_packets_total", "counter", "Packets relayed, by direction.");
+	evbuffer_add_printf(b, "tern_relayed_packets_total{direction=\"to_peer\"} %llu\n"
+			       "tern_relayed_packets_total{direction=\"to_client\"} %llu\n",
+			    (unsigned long long)t.to_peer_packets,
+			    (unsigned long long)t.to_client_packets);
+	help(b, "tern_relayed_bytes_total", "counter", "Payload bytes relayed, by direction.");
+	evbuffer_add_printf(b, "tern_relayed_bytes_total{direction=\"to_peer\"} %llu\n"
+			       "tern_relayed_bytes_total{direction=\"to_client\"} %llu\n",
+			    (unsigned long long)t.to_peer_bytes,
+			    (unsigned long long)t.to_client_bytes);
+	help(b, "tern_auth_failures_total", "counter", "Requests refused by authentication.");
+	for (int k = 1; k < AUTH_FAIL_COUNT; k++)
+		evbuffer_add_printf(b, "tern_auth_failures_total{reason=\"%s\"} %llu\n",
+				    auth_fail_name(k), (unsigned long long)t.auth_failures[k]);
+	help(b, "tern_peer_denied_total", "counter", "Peers refused by the address policy.");
+	for (int k = 1; k < POLICY_VERDICT_COUNT; k++)
+		evbuffer_add_printf(b, "tern_peer_denied_total{reason=\"%s\"} %llu\n",
+				    policy_verdict_name(k), (unsigned long long)t.policy_denied[k]);
+	help(b, "tern_allocation_rejected_total", "counter", "Allocate refused, by reason.");
+	evbuffer_add_printf(b, "tern_allocation_rejected_total{reason=\"quota\"} %llu\n"
+			       "tern_allocation_rejected_total{reason=\"capacity\"} %llu\n",
+			    (unsigned long long)t.quota_rejected,
+			    (unsigned long long)t.capacity_rejected);
+	help(b, "tern_relay_dropped_total", "counter", "Relayed data dropped, by reason.");
+	for (int k = 0; k < RD_COUNT; k++)
+		evbuffer_add_printf(b, "tern_relay_dropped_total{reason=\"%s\"} %llu\n",
+				    relay_drop_name(k), (unsigned long long)t.dropped[k]);
+}
+
 static void reply(struct evhttp_request *req, int code, const char *reason,
 		  const char *ctype, struct evbuffer *body)
 {
@@ -106,6 +198,7 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		for (int i = 0; i < s->srv->n_workers; i++)
 			counters_sum(sum, &s->srv->workers[i]->counters);
 		write_metrics(b, s, sum);
+		write_turn(b, s->srv);
 		free(sum);
 		reply(req, 200, "OK", "text/plain; version=0.0.4", b);
 	} else {

@@ -40,6 +40,7 @@ struct stream_conn {
 
 static void conn_close(struct stream_conn *c)
 {
+	service_conn_gone(c->w, c->ls, &c->peer, (uintptr_t)c);
 	counter_dec(&c->w->counters.open_connections[c->ls->tp]);
 	c->w->n_conns--;
 	if (c->prev)
@@ -68,7 +69,7 @@ static bool conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
 	struct service_reply r;
 
 	counter_add(&k->rx_bytes[tp], len);
-	r = service_handle(c->w, c->ls, p, len, &c->peer, out, sizeof out);
+	r = service_handle(c->w, c->ls, p, len, &c->peer, (uintptr_t)c, out, sizeof out);
 	if (r.len == 0)
 		return true;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > STREAM_MAX_OUTPUT) {
@@ -238,4 +239,17 @@ void stream_close_all(struct worker *w)
 {
 	while (w->conns)
 		conn_close(w->conns);
+}
+
+bool stream_conn_send(uintptr_t conn, const uint8_t *p, size_t len)
+{
+	struct stream_conn *c = (struct stream_conn *)conn;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) > STREAM_MAX_OUTPUT) {
+		counter_inc(&c->w->counters.dropped[c->ls->tp][DROP_STREAM_OVERFLOW]);
+		return false;
+	}
+	counter_add(&c->w->counters.tx_bytes[c->ls->tp], len);
+	return bufferevent_write(c->bev, p, len) == 0;
 }

@@ -19,5 +19,6 @@ struct udp_sock *udp_open(struct worker *w, struct udp_batch *b,
 			  const struct listener_spec *ls, char *err, size_t errlen);
 void udp_close(struct udp_sock *u);
 const struct listener_spec *udp_spec(const struct udp_sock *u);
+int udp_fd(const struct udp_sock *u);
 
 #endif

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include "server/log.h"
+#include "server/peer.h"
+#include "server/quota.h"
 #include "server/stream.h"
 #include "server/udp.h"
 #include "server/worker.h"
@@ -23,6 +27,7 @@ static int open_listeners(struct worker *w, char *err, size_t errlen)
 			w->udp[w->n_udp] = udp_open(w, w->batch, ls, err, errlen);
 			if (!w->udp[w->n_udp])
 				return -1;
+			w->udp_fd[i] = udp_fd(w->udp[w->n_udp]);
 			w->n_udp++;
 		} else {
 			w->stream[w->n_stream] = stream_listen(w, ls, err, errlen);
@@ -30,6 +35,75 @@ static int open_listeners(struct worker *w, char *err, size_t errlen)
 				return -1;
 			w->n_stream++;
 		}
+	}
+	return 0;
+}
+
+static int ops_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
+{
+	return peer_open(ctx, id, bind, df);
+}
+
+static void ops_close(void *ctx, int handle)
+{
+	peer_close(ctx, handle);
+}
+
+static bool ops_quota_take(void *ctx, const uint8_t *user, size_t len)
+{
+	struct worker *w = ctx;
+
+	return quota_take(w->srv->quota, user, len);
+}
+
+static void ops_quota_give(void *ctx, const uint8_t *user, size_t len)
+{
+	struct worker *w = ctx;
+
+	quota_give(w->srv->quota, user, len);
+}
+
+static void ops_random(void *ctx, void *buf, size_t len)
+{
+	/* getrandom() on a booted kernel never blocks nor fails for <= 256 */
+	if (getrandom(buf, len, 0) != (ssize_t)len)
+		abort();
+}
+
+static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	relay_tick(w->engine, worker_now_ms(w));
+}
+
+uint64_t worker_now_ms(struct worker *w)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(w->base, &tv);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* The TURN engine, its relay sockets and its once-a-second expiry. */
+static int start_engine(struct worker *w, char *err, size_t errlen)
+{
+	static const struct timeval second = { 1, 0 };
+	uint32_t max = w->srv->relay.max_allocations;
+
+	w->ops = (struct relay_ops){
+		.ctx = w, .open = ops_open, .close = ops_close,
+		.quota_take = ops_quota_take, .quota_give = ops_quota_give,
+		.random = ops_random,
+	};
+	/* two families per allocation, plus held EVEN-PORT reservations */
+	w->peers = peer_table_new(2 * max + 256);
+	w->engine = w->peers ? relay_new(&w->srv->relay, &w->ops) : NULL;
+	w->tick = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
+	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0) {
+		snprintf(err, errlen, "worker %d: cannot make a TURN engine for %u "
+			 "allocations: out of memory", w->id, max);
+		return -1;
 	}
 	return 0;
 }
@@ -44,12 +118,16 @@ struct worker *worker_new(const struct server *srv, int id, char *err, size_t er
 	}
 	w->id = id;
 	w->srv = srv;
+	for (int i = 0; i < LISTENERS_MAX; i++)
+		w->udp_fd[i] = -1;
 	w->base = event_base_new();
 	w->batch = udp_batch_new();
 	if (!w->base || !w->batch) {
 		snprintf(err, errlen, "worker %d: out of memory", id);
 		goto fail;
 	}
+	if (srv->turn && start_engine(w, err, errlen) < 0)
+		goto fail;
 	if (open_listeners(w, err, errlen) < 0)
 		goto fail;
 	return w;
@@ -82,6 +160,10 @@ void worker_free(struct worker *w)
 	if (!w)
 		return;
 	stream_close_all(w);
+	relay_free(w->engine); /* closes its relay sockets through peer_close */
+	peer_table_free(w->peers);
+	if (w->tick)
+		event_free(w->tick);
 	for (int i = 0; i < w->n_stream; i++)
 		stream_listener_free(w->stream[i]);
 	for (int i = 0; i < w->n_udp; i++)

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "relay/binding.h"
+#include "relay/relay.h"
 #include "server/config.h"
 #include "server/counters.h"
 #include "server/limits.h"
@@ -33,6 +34,12 @@ struct server {
 	struct listener_spec spec[LISTENERS_MAX];
 	int n_spec;
 	SSL_CTX *tls; /* NULL when TLS is off */
+	/* TURN: NULL auth means STUN only (no credentials configured) */
+	struct relay_config relay;
+	bool turn;
+	struct quota *quota;
+	struct auth *auth;
+	struct policy *policy;
 	struct worker *workers[WORKERS_MAX];
 	int n_workers;
 };
@@ -41,6 +48,8 @@ struct udp_sock;
 struct stream_listener;
 struct stream_conn;
 struct udp_batch;
+struct peer_table;
+struct quota;
 
 struct worker {
 	int id;
@@ -49,6 +58,11 @@ struct worker {
 	pthread_t thread;
 	struct counters counters;
 	struct udp_batch *batch;
+	struct relay *engine; /* this worker's allocations; NULL without TURN */
+	struct relay_ops ops;
+	struct peer_table *peers;
+	struct event *tick;
+	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */
 	struct udp_sock *udp[LISTENERS_MAX];
 	int n_udp;
 	struct stream_listener *stream[LISTENERS_MAX];
@@ -67,6 +81,15 @@ int worker_start(struct worker *w);
 /* Ask the loop to exit (thread-safe) and join the thread. */
 void worker_stop(struct worker *w);
 void worker_free(struct worker *w);
+
+/* The fd of this worker's UDP socket for listener spec i, or -1. */
+static inline int worker_udp_fd(const struct worker *w, uint16_t i)
+{
+	return i < LISTENERS_MAX ? w->udp_fd[i] : -1;
+}
+
+/* Wall-clock milliseconds, as cached by the event loop for this round. */
+uint64_t worker_now_ms(struct worker *w);
 
 /* The worker's UDP socket bound to exactly this address, or NULL. */
 struct udp_sock *worker_udp_for(const struct worker *w, const struct stun_addr *a);

@@ -1,0 +1,265 @@
+/*
+ * Relay sockets. Each is bound to exactly the address the engine chose, with
+ * the DF bit set when the client asked for DONT-FRAGMENT (RFC 8656 s7.2),
+ * and tagged with its allocation id so a datagram finds its allocation in
+ * one load. Datagrams are received RELAY_HEADROOM bytes into their buffer
+ * so the engine can write the ChannelData or Data indication header in front
+ * of the payload; replies to UDP clients leave in one sendmmsg per batch.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/netaddr.h"
+#include "server/peer.h"
+#include "server/service.h"
+#include "server/stream.h"
+#include "server/udp.h"
+
+enum {
+	PEER_SLOT = RELAY_HEADROOM + UDP_MAX_DATAGRAM + RELAY_TAILROOM,
+	PEER_READS_PER_EVENT = 4,
+};
+
+struct peer_sock {
+	struct worker *w;
+	struct event *ev;
+	int fd;
+	uint32_t id; /* the allocation's, or UINT32_MAX for a reservation */
+};
+
+struct peer_table {
+	struct peer_sock **sock; /* by handle */
+	uint32_t max, n_used;
+	int *free_handles;
+	uint32_t n_free;
+	struct mmsghdr rx[UDP_BATCH];
+	struct iovec rxiov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	struct mmsghdr tx[UDP_BATCH];
+	struct iovec txiov[UDP_BATCH];
+	struct sockaddr_storage to[UDP_BATCH];
+	uint8_t buf[UDP_BATCH][PEER_SLOT];
+};
+
+struct peer_table *peer_table_new(uint32_t max)
+{
+	struct peer_table *t = calloc(1, sizeof *t);
+
+	if (!t)
+		return NULL;
+	t->max = max;
+	t->sock = calloc(max, sizeof *t->sock);
+	t->free_handles = calloc(max, sizeof *t->free_handles);
+	if (!t->sock || !t->free_handles) {
+		peer_table_free(t);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max; i++)
+		t->free_handles[i] = (int)(max - 1 - i);
+	t->n_free = max;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		t->rxiov[i].iov_base = t->buf[i] + RELAY_HEADROOM;
+		t->rxiov[i].iov_len = UDP_MAX_DATAGRAM;
+	}
+	return t;
+}
+
+void peer_table_free(struct peer_table *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; t->sock && i < t->max; i++) {
+		if (t->sock[i]) {
+			event_free(t->sock[i]->ev);
+			close(t->sock[i]->fd);
+			free(t->sock[i]);
+		}
+	}
+	free(t->sock);
+	free(t->free_handles);
+	free(t);
+}
+
+/* Queue one framed message for a UDP client; flushed per batch. */
+static int queue(struct peer_table *t, int q, const struct relay_key *k,
+		 uint8_t *msg, size_t len)
+{
+	t->txiov[q].iov_base = msg;
+	t->txiov[q].iov_len = len;
+	t->tx[q].msg_hdr = (struct msghdr){
+		.msg_name = &t->to[q],
+		.msg_namelen = netaddr_from_stun(&k->client, &t->to[q]),
+		.msg_iov = &t->txiov[q],
+		.msg_iovlen = 1,
+	};
+	return q + 1;
+}
+
+static void flush(struct worker *w, int fd, struct mmsghdr *tx, int n)
+{
+	for (int sent = 0; sent < n;) {
+		int r = sendmmsg(fd, tx + sent, (unsigned)(n - sent), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			counter_inc(&w->counters.dropped[TP_UDP][DROP_SEND_ERROR]);
+			r = 1;
+		}
+		sent += r;
+	}
+}
+
+/* Frame and deliver the n datagrams just read from peers. */
+static void deliver(struct peer_sock *s, int n, uint64_t now)
+{
+	struct worker *w = s->w;
+	struct peer_table *t = w->peers;
+	int q = 0, qfd = -1;
+
+	for (int i = 0; i < n; i++) {
+		const struct relay_key *k;
+		struct stun_addr from;
+		uint8_t *msg;
+		size_t len;
+		int fd;
+
+		if ((t->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    !netaddr_to_stun((struct sockaddr *)&t->from[i], &from))
+			continue;
+		k = relay_from_peer(w->engine, s->id, &from, t->buf[i] + RELAY_HEADROOM,
+				    t->rx[i].msg_len, now, &msg, &len);
+		if (!k)
+			continue;
+		if (k->conn) {
+			stream_conn_send(k->conn, msg, len);
+			continue;
+		}
+		fd = worker_udp_fd(w, k->listener);
+		if (fd < 0)
+			continue;
+		if (fd != qfd && q) { /* another listener: send what we have */
+			flush(w, qfd, t->tx, q);
+			q = 0;
+		}
+		qfd = fd;
+		q = queue(t, q, k, msg, len);
+	}
+	if (q)
+		flush(w, qfd, t->tx, q);
+}
+
+static void peer_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_sock *s = arg;
+	struct peer_table *t = s->w->peers;
+
+	for (int round = 0; round < PEER_READS_PER_EVENT; round++) {
+		int n;
+
+		for (int i = 0; i < UDP_BATCH; i++)
+			t->rx[i].msg_hdr = (struct msghdr){
+				.msg_name = &t->from[i],
+				.msg_namelen = sizeof t->from[i],
+				.msg_iov = &t->rxiov[i],
+				.msg_iovlen = 1,
+			};
+		n = recvmmsg(fd, t->rx, UDP_BATCH, 0, NULL);
+		if (n <= 0)
+			return;
+		deliver(s, n, worker_now_ms(s->w));
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+static int bind_relay(const struct stun_addr *where, bool dont_fragment)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = netaddr_from_stun(where, &ss);
+	int fd, e, pmtu = IP_PMTUDISC_DO;
+
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET6) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	}
+	if (dont_fragment &&
+	    (ss.ss_family == AF_INET
+		     ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu)
+		     : setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	return -e;
+}
+
+int peer_open(struct worker *w, uint32_t id, const struct stun_addr *where,
+	      bool dont_fragment)
+{
+	struct peer_table *t = w->peers;
+	struct peer_sock *s;
+	int h;
+
+	if (t->n_free == 0)
+		return -ENOSPC;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->fd = bind_relay(where, dont_fragment);
+	if (s->fd < 0) {
+		h = s->fd;
+		free(s);
+		return h;
+	}
+	s->w = w;
+	s->id = id;
+	s->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, peer_on_read, s);
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
+		if (s->ev)
+			event_free(s->ev);
+		close(s->fd);
+		free(s);
+		return -ENOMEM;
+	}
+	h = t->free_handles[--t->n_free];
+	t->sock[h] = s;
+	return h;
+}
+
+void peer_close(struct worker *w, int h)
+{
+	struct peer_table *t = w->peers;
+	struct peer_sock *s;
+
+	if (h < 0 || (uint32_t)h >= t->max || !(s = t->sock[h]))
+		return;
+	event_free(s->ev);
+	close(s->fd);
+	free(s);
+	t->sock[h] = NULL;
+	t->free_handles[t->n_free++] = h;
+}
+
+bool peer_send(struct worker *w, int h, const struct stun_addr *to,
+	       const uint8_t *data, size_t len)
+{
+	struct peer_table *t = w->peers;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (h < 0 || (uint32_t)h >= t->max || !t->sock[h])
+		return false;
+	sl = netaddr_from_stun(to, &ss);
+	return sendto(t->sock[h]->fd, data, len, 0, (struct sockaddr *)&ss, sl) >= 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * Relay sockets: the UDP sockets facing peers, one per allocation and
+ * family, opened and closed when the TURN engine asks (struct relay_ops),
+ * and read in batches; what a peer sends is framed by the engine in place
+ * and sent on to the client.
+ */
+#ifndef TERN_SERVER_PEER_H
+#define TERN_SERVER_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/worker.h"
+
+/* Per-worker table of relay sockets and their receive buffers. */
+struct peer_table *peer_table_new(uint32_t max);
+void peer_table_free(struct peer_table *t);
+
+/* The relay_ops.open/close behind the engine. */
+int peer_open(struct worker *w, uint32_t id, const struct stun_addr *bind,
+	      bool dont_fragment);
+void peer_close(struct worker *w, int handle);
+/* Send data to a peer from relay socket handle; false if it failed. */
+bool peer_send(struct worker *w, int handle, const struct stun_addr *to,
+	       const uint8_t *data, size_t len);
+
+#endif
