@@ -3,7 +3,9 @@
  * checks run in the RFC's order; each failure is its own error code. Relay
  * ports are picked at random in min-port..max-port and the shell tries to
  * bind them; a port in use just means another try. EVEN-PORT with the R bit
- * holds the next port for about 30 s behind a RESERVATION-TOKEN.
+ * holds the next port for about 30 s behind a RESERVATION-TOKEN; the shell
+ * keeps held ports process-wide, since the redeeming Allocate may land on
+ * another worker.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -101,38 +103,17 @@ static uint16_t random_port(struct relay *r, bool even)
 	return p;
 }
 
-static struct reservation *reservation_slot(struct relay *r, const uint8_t *token)
-{
-	for (int i = 0; i < RESERVATIONS_MAX; i++) {
-		struct reservation *s = &r->res[i];
-
-		if (token ? s->handle >= 0 && memcmp(s->token, token, 8) == 0
-			  : s->handle < 0)
-			return s;
-	}
-	return NULL;
-}
-
 /* Hold port+1 behind a fresh token (EVEN-PORT R=1). */
 static int reserve_next(struct relay *r, const struct stun_addr *bound, uint64_t now,
 			uint8_t token[8])
 {
-	struct reservation *s = reservation_slot(r, NULL);
 	struct stun_addr next = *bound;
-	int h;
 
-	if (!s || bound->port == 65535)
+	if (bound->port == 65535)
 		return -ENOSPC;
 	next.port++;
-	h = r->ops->open(r->ops->ctx, UINT32_MAX, &next, false);
-	if (h < 0)
-		return h;
-	r->ops->random(r->ops->ctx, s->token, sizeof s->token);
-	memcpy(token, s->token, 8);
-	s->handle = h;
-	s->bound = next;
-	s->expires = now + RESERVATION_MS;
-	return 0;
+	r->ops->random(r->ops->ctx, token, 8);
+	return r->ops->reserve(r->ops->ctx, &next, token, now);
 }
 
 /* Bind one family's relay socket for a; true on success. */
@@ -163,36 +144,19 @@ static bool open_family(struct relay *r, struct alloc *a, int fam, const struct 
 }
 
 /* RESERVATION-TOKEN: the held port becomes this allocation's. */
-static bool open_reserved(struct relay *r, struct alloc *a, const struct want *w)
+static bool open_reserved(struct relay *r, struct alloc *a, const struct want *w,
+			  uint64_t now)
 {
-	struct reservation *s = reservation_slot(r, w->token);
-	struct stun_addr bind;
+	struct stun_addr bound;
 	int fam, h;
 
-	if (!s)
-		return false;
-	bind = s->bound;
-	r->ops->close(r->ops->ctx, s->handle);
-	s->handle = -1;
-	fam = bind.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4;
-	h = r->ops->open(r->ops->ctx, a->id, &bind, w->dont_fragment);
+	h = r->ops->redeem(r->ops->ctx, a->id, w->token, w->dont_fragment, now, &bound);
 	if (h < 0)
 		return false;
+	fam = bound.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4;
 	a->handle[fam] = h;
-	a->relayed[fam] = bind;
+	a->relayed[fam] = bound;
 	return true;
-}
-
-void allocate_expire_reservations(struct relay *r, uint64_t now)
-{
-	for (int i = 0; i < RESERVATIONS_MAX; i++) {
-		struct reservation *s = &r->res[i];
-
-		if (s->handle >= 0 && s->expires <= now) {
-			r->ops->close(r->ops->ctx, s->handle);
-			s->handle = -1;
-		}
-	}
 }
 
 void allocate_release(struct relay *r, struct alloc *a)
@@ -253,7 +217,7 @@ static int open_all(struct relay *r, struct alloc *a, const struct want *w,
 		    uint64_t now, uint8_t token[8], bool *v6_failed)
 {
 	if (w->token)
-		return open_reserved(r, a, w) ? 0 : STUN_ERR_INSUFFICIENT_CAPACITY;
+		return open_reserved(r, a, w, now) ? 0 : STUN_ERR_INSUFFICIENT_CAPACITY;
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {
 		if (!w->family[f] || open_family(r, a, f, w, now, token))
 			continue;

@@ -22,8 +22,6 @@ struct relay *relay_new(const struct relay_config *cfg, const struct relay_ops *
 	ops->random(ops->ctx, key, sizeof key);
 	r->allocs = alloc_table_new(cfg->max_allocations, seed);
 	r->unauth = ratelimit_new(UNAUTH_RATE, UNAUTH_BURST, UNAUTH_TABLE, key);
-	for (int i = 0; i < RESERVATIONS_MAX; i++)
-		r->res[i].handle = -1;
 	if (!r->allocs || !r->unauth) {
 		relay_free(r);
 		return NULL;
@@ -41,7 +39,6 @@ void relay_free(struct relay *r)
 		if (a)
 			allocate_release(r, a);
 	}
-	allocate_expire_reservations(r, UINT64_MAX);
 	alloc_table_free(r->allocs);
 	ratelimit_free(r->unauth);
 	free(r);
@@ -315,7 +312,6 @@ void relay_tick(struct relay *r, uint64_t now_ms)
 		if (a && a->expires <= now_ms)
 			allocate_release(r, a);
 	}
-	allocate_expire_reservations(r, now_ms);
 }
 
 void relay_client_gone(struct relay *r, const struct relay_key *k)

@@ -10,8 +10,6 @@
 #include "relay/relay.h"
 
 enum {
-	RESERVATIONS_MAX = 256,       /* EVEN-PORT R=1 ports held per engine */
-	RESERVATION_MS = 30 * 1000,   /* RFC 8656 s7.2: about 30 s */
 	UNAUTH_RATE = 20,             /* Allocates/s per source before auth */
 	UNAUTH_BURST = 40,
 	UNAUTH_TABLE = 4096,
@@ -27,13 +25,6 @@ struct gone {
 	uint64_t at;
 };
 
-struct reservation {
-	uint8_t token[8];
-	int handle; /* the held socket; -1 for a free slot */
-	struct stun_addr bound;
-	uint64_t expires;
-};
-
 struct relay {
 	const struct relay_config *cfg;
 	const struct relay_ops *ops;
@@ -41,7 +32,6 @@ struct relay {
 	struct ratelimit *unauth;
 	struct relay_stats stats;
 	uint32_t sweep_next;
-	struct reservation res[RESERVATIONS_MAX];
 	struct gone gone[GONE_MAX];
 	uint32_t gone_next;
 };
@@ -75,7 +65,6 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 				    const struct auth_result *auth, uint64_t now,
 				    uint8_t *out, size_t cap);
 void allocate_release(struct relay *r, struct alloc *a);
-void allocate_expire_reservations(struct relay *r, uint64_t now);
 struct relay_action request_refresh(struct relay *r, struct alloc *a,
 				    const struct stun_msg *m,
 				    const struct auth_result *auth, uint64_t now,

@@ -70,6 +70,16 @@ struct relay_ops {
 	 */
 	int (*open)(void *ctx, uint32_t id, const struct stun_addr *bind, bool dont_fragment);
 	void (*close)(void *ctx, int handle);
+	/*
+	 * EVEN-PORT R=1 (RFC 8656 s7.2): bind and hold bind's port under
+	 * token for about 30 s (0 or -errno); redeem() turns the held port
+	 * into allocation id's relay socket, wherever it was held, and tells
+	 * where it is bound (a handle, or -errno for an unknown token).
+	 */
+	int (*reserve)(void *ctx, const struct stun_addr *bind, const uint8_t token[8],
+		       uint64_t now_ms);
+	int (*redeem)(void *ctx, uint32_t id, const uint8_t token[8], bool dont_fragment,
+		      uint64_t now_ms, struct stun_addr *bound);
 	/* Count one more allocation for user against user-quota and
 	 * total-quota; false: over quota (486). give() undoes a take(). */
 	bool (*quota_take)(void *ctx, const uint8_t *user, size_t len);

@@ -14,6 +14,7 @@
 
 #include "server/netaddr.h"
 #include "server/peer.h"
+#include "server/reserve.h"
 #include "server/service.h"
 #include "server/stream.h"
 #include "server/udp.h"
@@ -176,24 +177,29 @@ static void peer_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* RFC 8656 s7.2 DONT-FRAGMENT: the DF bit on everything the socket sends. */
+static int set_df(int fd, uint8_t family)
+{
+	int pmtu = IP_PMTUDISC_DO;
+
+	return family == STUN_FAMILY_IPV4
+		       ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu)
+		       : setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu);
+}
+
 static int bind_relay(const struct stun_addr *where, bool dont_fragment)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = netaddr_from_stun(where, &ss);
-	int fd, e, pmtu = IP_PMTUDISC_DO;
+	int fd, e, one = 1;
 
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (ss.ss_family == AF_INET6) {
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	}
-	if (dont_fragment &&
-	    (ss.ss_family == AF_INET
-		     ? setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu)
-		     : setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu)) < 0)
+	if (ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+		goto fail;
+	if (dont_fragment && set_df(fd, where->family) < 0)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		goto fail;
@@ -204,37 +210,67 @@ fail:
 	return -e;
 }
 
-int peer_open(struct worker *w, uint32_t id, const struct stun_addr *where,
-	      bool dont_fragment)
+/* Give a bound socket an event on w's loop and a handle. */
+static int adopt(struct worker *w, uint32_t id, int fd)
 {
 	struct peer_table *t = w->peers;
 	struct peer_sock *s;
 	int h;
 
-	if (t->n_free == 0)
+	if (t->n_free == 0 || !(s = calloc(1, sizeof *s))) {
+		close(fd);
 		return -ENOSPC;
-	s = calloc(1, sizeof *s);
-	if (!s)
-		return -ENOMEM;
-	s->fd = bind_relay(where, dont_fragment);
-	if (s->fd < 0) {
-		h = s->fd;
-		free(s);
-		return h;
 	}
+	s->fd = fd;
 	s->w = w;
 	s->id = id;
-	s->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, peer_on_read, s);
+	s->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, peer_on_read, s);
 	if (!s->ev || event_add(s->ev, NULL) < 0) {
 		if (s->ev)
 			event_free(s->ev);
-		close(s->fd);
+		close(fd);
 		free(s);
 		return -ENOMEM;
 	}
 	h = t->free_handles[--t->n_free];
 	t->sock[h] = s;
 	return h;
+}
+
+int peer_open(struct worker *w, uint32_t id, const struct stun_addr *where,
+	      bool dont_fragment)
+{
+	int fd = bind_relay(where, dont_fragment);
+
+	return fd < 0 ? fd : adopt(w, id, fd);
+}
+
+int peer_reserve(struct worker *w, const struct stun_addr *where, const uint8_t token[8],
+		 uint64_t now)
+{
+	int fd = bind_relay(where, false);
+
+	if (fd < 0)
+		return fd;
+	if (!reserve_hold(w->srv->reserve, fd, where, token, now)) {
+		close(fd);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int peer_redeem(struct worker *w, uint32_t id, const uint8_t token[8], bool dont_fragment,
+		uint64_t now, struct stun_addr *bound)
+{
+	int fd = reserve_take(w->srv->reserve, token, now, bound);
+
+	if (fd < 0)
+		return -ENOENT;
+	if (dont_fragment && set_df(fd, bound->family) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return adopt(w, id, fd);
 }
 
 void peer_close(struct worker *w, int h)

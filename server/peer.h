@@ -20,6 +20,11 @@ void peer_table_free(struct peer_table *t);
 int peer_open(struct worker *w, uint32_t id, const struct stun_addr *bind,
 	      bool dont_fragment);
 void peer_close(struct worker *w, int handle);
+/* The relay_ops.reserve/redeem behind EVEN-PORT, over srv->reserve. */
+int peer_reserve(struct worker *w, const struct stun_addr *where, const uint8_t token[8],
+		 uint64_t now);
+int peer_redeem(struct worker *w, uint32_t id, const uint8_t token[8], bool dont_fragment,
+		uint64_t now, struct stun_addr *bound);
 /* Send data to a peer from relay socket handle; false if it failed. */
 bool peer_send(struct worker *w, int handle, const struct stun_addr *to,
 	       const uint8_t *data, size_t len);

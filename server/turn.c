@@ -20,6 +20,7 @@
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/quota.h"
+#include "server/reserve.h"
 #include "server/turn.h"
 
 static bool ip_of(const char *text, struct stun_addr *out)
@@ -263,7 +264,8 @@ int turn_setup(struct server *srv, char *err, size_t errlen)
 	srv->auth = auth_new(c->realm);
 	srv->policy = policy_new();
 	srv->quota = quota_new((uint32_t)c->user_quota, (uint32_t)c->total_quota);
-	if (!srv->auth || !srv->policy || !srv->quota) {
+	srv->reserve = reserve_new();
+	if (!srv->auth || !srv->policy || !srv->quota || !srv->reserve) {
 		snprintf(err, errlen, "TURN: out of memory (or realm too long)");
 		return -1;
 	}
@@ -282,5 +284,6 @@ void turn_teardown(struct server *srv)
 	auth_free(srv->auth);
 	policy_free(srv->policy);
 	quota_free(srv->quota);
+	reserve_free(srv->reserve);
 	OPENSSL_cleanse(srv->relay.nonce_secret, sizeof srv->relay.nonce_secret);
 }

@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
+#include "server/reserve.h"
 #include "server/stream.h"
 #include "server/udp.h"
 #include "server/worker.h"
@@ -49,6 +50,18 @@ static void ops_close(void *ctx, int handle)
 	peer_close(ctx, handle);
 }
 
+static int ops_reserve(void *ctx, const struct stun_addr *bind, const uint8_t token[8],
+		       uint64_t now)
+{
+	return peer_reserve(ctx, bind, token, now);
+}
+
+static int ops_redeem(void *ctx, uint32_t id, const uint8_t token[8], bool df,
+		      uint64_t now, struct stun_addr *bound)
+{
+	return peer_redeem(ctx, id, token, df, now, bound);
+}
+
 static bool ops_quota_take(void *ctx, const uint8_t *user, size_t len)
 {
 	struct worker *w = ctx;
@@ -74,7 +87,11 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	relay_tick(w->engine, worker_now_ms(w));
+	uint64_t now = worker_now_ms(w);
+
+	relay_tick(w->engine, now);
+	if (w->id == 0) /* one sweeper is enough for the shared table */
+		reserve_expire(w->srv->reserve, now);
 }
 
 uint64_t worker_now_ms(struct worker *w)
@@ -93,6 +110,7 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 
 	w->ops = (struct relay_ops){
 		.ctx = w, .open = ops_open, .close = ops_close,
+		.reserve = ops_reserve, .redeem = ops_redeem,
 		.quota_take = ops_quota_take, .quota_give = ops_quota_give,
 		.random = ops_random,
 	};

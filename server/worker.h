@@ -38,6 +38,7 @@ struct server {
 	struct relay_config relay;
 	bool turn;
 	struct quota *quota;
+	struct reserve *reserve; /* EVEN-PORT held ports, all workers */
 	struct auth *auth;
 	struct policy *policy;
 	struct worker *workers[WORKERS_MAX];
@@ -50,6 +51,7 @@ struct stream_conn;
 struct udp_batch;
 struct peer_table;
 struct quota;
+struct reserve;
 
 struct worker {
 	int id;
