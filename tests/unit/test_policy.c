@@ -390,6 +390,21 @@ static void test_own_address_any_port(void **state)
 	expect(*state, "::ffff:1.2.3.4", A);
 }
 
+/* With everything on one host (allow-loopback-peers), a loopback relay
+ * address is a peer the operator meant; a public own address stays denied. */
+static void test_own_loopback_lifted_by_allow_loopback(void **state)
+{
+	struct stun_addr lo = addr("127.0.0.1", 3478);
+	struct stun_addr pub = addr("1.2.3.4", 3478);
+
+	assert_true(policy_add_own(*state, &lo));
+	assert_true(policy_add_own(*state, &pub));
+	expect(*state, "127.0.0.1", POLICY_DENY_OWN);
+	policy_allow_loopback(*state, true);
+	expect(*state, "127.0.0.1", A);
+	expect(*state, "1.2.3.4", POLICY_DENY_OWN);
+}
+
 static void test_own_refuses_wildcard_and_bad_family(void **state)
 {
 	struct stun_addr any4 = addr("0.0.0.0", 3478);
@@ -608,6 +623,7 @@ int main(void)
 		T(test_deny_v4_applies_to_v6_forms),
 		T(test_teredo_both_addresses_checked),
 		T(test_local_nat64_prefix),
+		T(test_own_loopback_lifted_by_allow_loopback),
 		T(test_own_address_any_port),
 		T(test_own_refuses_wildcard_and_bad_family),
 		T(test_own_limit),
