@@ -700,7 +700,7 @@ static void test_hex_lookalike_is_password(void **state)
 static void test_secret_errors(void **state)
 {
 	struct fixture *f = *state;
-	char s[8];
+	char s[16];
 
 	assert_int_equal(auth_add_secret(f->a, ""), -EINVAL);
 	assert_int_equal(auth_add_secret(f->a, NULL), -EINVAL);
