@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 
 #include "server/config.h"
+#include "server/dtls.h"
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
@@ -121,6 +122,12 @@ static int start(struct server *srv, char *err, size_t errlen)
 	} else if (!c->no_tls) {
 		log_info("TLS off: no cert and pkey configured");
 	}
+	if (c->cert && c->pkey && !c->no_dtls) {
+		srv->dtls = tls_dtls_ctx(c, err, errlen);
+		if (!srv->dtls)
+			return -1;
+		dtls_prepare_ctx(srv->dtls);
+	}
 	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0)
 		return -1;
 	srv->n_workers = worker_count(c);
@@ -141,6 +148,8 @@ static void release(struct server *srv)
 		worker_free(srv->workers[i]);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
+	if (srv->dtls)
+		SSL_CTX_free(srv->dtls);
 	turn_teardown(srv);
 }
 

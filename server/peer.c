@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/conn.h"
 #include "server/netaddr.h"
 #include "server/peer.h"
 #include "server/reserve.h"
 #include "server/service.h"
-#include "server/stream.h"
 #include "server/udp.h"
 
 enum {
@@ -136,7 +136,7 @@ static void deliver(struct peer_sock *s, int n, uint64_t now)
 		if (!k)
 			continue;
 		if (k->conn) {
-			stream_conn_send(k->conn, msg, len);
+			conn_send(k->conn, msg, len);
 			continue;
 		}
 		fd = worker_udp_fd(w, k->listener);

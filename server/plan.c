@@ -21,7 +21,7 @@ static const char *software(const struct config *c)
 /* Bind once without SO_REUSEPORT: fails if anyone else holds the port. */
 static int probe(const struct listener_spec *ls, char *err, size_t errlen)
 {
-	int type = ls->tp == TP_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int type = ls->tp == TP_UDP || ls->tp == TP_DTLS ? SOCK_DGRAM : SOCK_STREAM;
 	int fd = netaddr_bind((const struct sockaddr *)&ls->addr, ls->addrlen, type,
 			      false, err, errlen);
 
@@ -50,7 +50,7 @@ static int add(struct server *srv, enum transport tp, const char *ip, uint16_t p
 	}
 	netaddr_to_stun((struct sockaddr *)&ls->addr, &ls->local);
 	ls->binding.software = software(srv->cfg);
-	ls->binding.stream = tp != TP_UDP;
+	ls->binding.stream = tp == TP_TCP || tp == TP_TLS;
 	if (other) {
 		ls->binding.rfc5780 = true;
 		ls->binding.other = *other;
@@ -75,6 +75,9 @@ static int add_plain(struct server *srv, const char *ip, uint16_t port,
 		return r;
 	if (srv->tls && (r = add(srv, TP_TLS, ip, c->tls_listening_port, NULL, err,
 				 errlen)) < 0)
+		return r;
+	if (srv->dtls && (r = add(srv, TP_DTLS, ip, c->tls_listening_port, NULL, err,
+				  errlen)) < 0)
 		return r;
 	return 0;
 }

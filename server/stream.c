@@ -16,6 +16,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
+#include "server/conn.h"
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/service.h"
@@ -31,6 +32,7 @@ struct stream_listener {
 };
 
 struct stream_conn {
+	struct conn base; /* first: a relay_key's conn points here */
 	struct worker *w;
 	const struct listener_spec *ls;
 	struct bufferevent *bev;
@@ -138,6 +140,8 @@ static struct bufferevent *conn_bev(struct stream_listener *sl, evutil_socket_t 
 	return bev;
 }
 
+static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len);
+
 static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 			     struct sockaddr *sa, int salen, void *arg)
 {
@@ -150,6 +154,7 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	c->base.send = conn_on_send;
 	c->w = w;
 	c->ls = sl->ls;
 	netaddr_to_stun(sa, &c->peer);
@@ -241,9 +246,9 @@ void stream_close_all(struct worker *w)
 		conn_close(w->conns);
 }
 
-bool stream_conn_send(uintptr_t conn, const uint8_t *p, size_t len)
+static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len)
 {
-	struct stream_conn *c = (struct stream_conn *)conn;
+	struct stream_conn *c = (struct stream_conn *)base;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	if (evbuffer_get_length(out) > STREAM_MAX_OUTPUT) {

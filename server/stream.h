@@ -17,9 +17,6 @@ struct stream_listener *stream_listen(struct worker *w, const struct listener_sp
 				      char *err, size_t errlen);
 /* Stop listening. Open connections live on until stream_close_all. */
 void stream_listener_free(struct stream_listener *l);
-/* Send bytes to a stream client (conn from a relay_key); false when its
- * unread output is over STREAM_MAX_OUTPUT and the bytes were dropped. */
-bool stream_conn_send(uintptr_t conn, const uint8_t *p, size_t len);
 /* Close every connection w owns (at shutdown, in w's thread or after it). */
 void stream_close_all(struct worker *w);
 

@@ -34,15 +34,16 @@ static void fail(const char *what, const char *file, char *err, size_t errlen)
 	ERR_clear_error();
 }
 
-SSL_CTX *tls_server_ctx(const struct config *c, char *err, size_t errlen)
+/* The certificate, key and ciphers every context of ours shares. */
+static SSL_CTX *load(const SSL_METHOD *method, const struct config *c, char *err,
+		     size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx = SSL_CTX_new(method);
 
 	if (!ctx) {
 		fail("tls", NULL, err, errlen);
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1) {
@@ -66,4 +67,22 @@ SSL_CTX *tls_server_ctx(const struct config *c, char *err, size_t errlen)
 out:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *tls_server_ctx(const struct config *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = load(TLS_server_method(), c, err, errlen);
+
+	if (ctx)
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	return ctx;
+}
+
+SSL_CTX *tls_dtls_ctx(const struct config *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = load(DTLS_server_method(), c, err, errlen);
+
+	if (ctx)
+		SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+	return ctx;
 }

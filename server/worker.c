@@ -9,6 +9,7 @@
 
 #include <sys/random.h>
 
+#include "server/dtls.h"
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
@@ -30,6 +31,11 @@ static int open_listeners(struct worker *w, char *err, size_t errlen)
 				return -1;
 			w->udp_fd[i] = udp_fd(w->udp[w->n_udp]);
 			w->n_udp++;
+		} else if (ls->tp == TP_DTLS) {
+			w->dtls[w->n_dtls] = dtls_listen(w, ls, err, errlen);
+			if (!w->dtls[w->n_dtls])
+				return -1;
+			w->n_dtls++;
 		} else {
 			w->stream[w->n_stream] = stream_listen(w, ls, err, errlen);
 			if (!w->stream[w->n_stream])
@@ -178,6 +184,8 @@ void worker_free(struct worker *w)
 	if (!w)
 		return;
 	stream_close_all(w);
+	for (int i = 0; i < w->n_dtls; i++)
+		dtls_listener_free(w->dtls[i]);
 	relay_free(w->engine); /* closes its relay sockets through peer_close */
 	peer_table_free(w->peers);
 	if (w->tick)

@@ -33,7 +33,8 @@ struct server {
 	const struct config *cfg;
 	struct listener_spec spec[LISTENERS_MAX];
 	int n_spec;
-	SSL_CTX *tls; /* NULL when TLS is off */
+	SSL_CTX *tls;  /* NULL when TLS is off */
+	SSL_CTX *dtls; /* NULL when DTLS is off */
 	/* TURN: NULL auth means STUN only (no credentials configured) */
 	struct relay_config relay;
 	bool turn;
@@ -47,6 +48,7 @@ struct server {
 
 struct udp_sock;
 struct stream_listener;
+struct dtls_listener;
 struct stream_conn;
 struct udp_batch;
 struct peer_table;
@@ -69,6 +71,8 @@ struct worker {
 	int n_udp;
 	struct stream_listener *stream[LISTENERS_MAX];
 	int n_stream;
+	struct dtls_listener *dtls[LISTENERS_MAX];
+	int n_dtls;
 	struct stream_conn *conns; /* open stream connections, owned by stream.c */
 	int n_conns;
 };
