@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 enum {
@@ -21,15 +22,7 @@ enum {
 	ERROR_NUMBER_MAX = 99,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /*
  * RFC 8489 s14.2: the X-Port is XORed with the top 16 bits of the magic

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 enum {
@@ -24,19 +25,7 @@ enum {
 	MAX_TOTAL = UINT16_MAX & ~3,
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static size_t pad4(size_t n)
 {

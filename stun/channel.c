@@ -7,18 +7,10 @@
  * RFC 7983 that tell the two apart. A wrong guess here desynchronises the
  * whole stream, so anything that is neither protocol is reported as such.
  */
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static size_t pad4(size_t n)
 {

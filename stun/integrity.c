@@ -17,6 +17,7 @@
 #include <openssl/params.h>
 #include <zlib.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 enum {
@@ -25,11 +26,6 @@ enum {
 	MAC_MAX = 32,
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /*
  * HMAC over msg[0..upto) with the header length replaced by adj_len. The

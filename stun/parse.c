@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 /*
@@ -87,15 +88,7 @@ static const char *const error_names[STUN_E_COUNT] = {
 	[STUN_E_FINGERPRINT] = "fingerprint",
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static size_t pad4(size_t n)
 {
