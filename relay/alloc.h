@@ -41,8 +41,9 @@ struct alloc {
 	struct perm *perms;
 	struct chan *chans;
 	uint8_t n_perms, n_chans;
-	uint64_t bucket_ms; /* max-bps token bucket */
-	uint64_t tokens;
+	/* max-bps token buckets, one per direction: [0] to peer, [1] to client */
+	uint64_t bucket_ms[2];
+	uint64_t tokens[2];
 };
 
 struct alloc_table;

@@ -157,18 +157,26 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 	if (m->n_unknown) /* RFC 8489 s6.3.1.1 */
 		return reply_error(r, k, m, NULL, STUN_ERR_UNKNOWN_ATTRIBUTE, now_ms, out, cap);
 	/* strangers get a budget of unauthenticated work (HMACs, sockets) */
-	if (m->method == TURN_ALLOCATE && !ratelimit_allow(r->unauth, &k->client, now_ms))
+	if (m->method == TURN_ALLOCATE && !ratelimit_allow(r->unauth, &k->client, now_ms)) {
+		stat_inc(&r->stats.rate_limited, 1);
 		return none;
+	}
 	if (auth_check(r->cfg->auth, m, now_ms / 1000, &k->client, r->cfg->nonce_secret,
 		       (size_t)r->cfg->n_nonce_secrets, &auth) != 0) {
-		stat_inc(&r->stats.auth_failures[auth.reason], 1);
+		/* a first request without credentials is the normal challenge */
+		if (auth.reason == AUTH_NO_INTEGRITY)
+			stat_inc(&r->stats.challenges, 1);
+		else
+			stat_inc(&r->stats.auth_failures[auth.reason], 1);
 		/*
 		 * A challenge is bigger than the request it answers; over UDP,
 		 * where the source may be forged, a source gets only so many.
 		 */
 		if (k->transport == TURN_TRANSPORT_UDP && m->method != TURN_ALLOCATE &&
-		    !ratelimit_allow(r->unauth, &k->client, now_ms))
+		    !ratelimit_allow(r->unauth, &k->client, now_ms)) {
+			stat_inc(&r->stats.rate_limited, 1);
 			return none;
+		}
 		return reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
 	}
 	act = authenticated(r, k, m, &auth, now_ms, out, cap);
@@ -176,23 +184,24 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 	return act;
 }
 
-/* max-bps: a token bucket in bytes, refilled by elapsed time, one second deep. */
-static bool within_bandwidth(const struct relay *r, struct alloc *a, size_t len,
-			     uint64_t now)
+/* max-bps: a token bucket in bytes per direction, refilled by elapsed time,
+ * one second deep. */
+bool engine_within_bandwidth(const struct relay *r, struct alloc *a, enum direction d,
+			     size_t len, uint64_t now)
 {
 	uint64_t bps = r->cfg->max_bps;
 
 	if (!bps)
 		return true;
-	if (now > a->bucket_ms) {
-		uint64_t add = (now - a->bucket_ms) * bps / 1000;
+	if (now > a->bucket_ms[d]) {
+		uint64_t add = (now - a->bucket_ms[d]) * bps / 1000;
 
-		a->tokens = a->tokens + add > bps ? bps : a->tokens + add;
-		a->bucket_ms = now;
+		a->tokens[d] = a->tokens[d] + add > bps ? bps : a->tokens[d] + add;
+		a->bucket_ms[d] = now;
 	}
-	if (a->tokens < len)
+	if (a->tokens[d] < len)
 		return false;
-	a->tokens -= len;
+	a->tokens[d] -= len;
 	return true;
 }
 
@@ -213,7 +222,7 @@ struct relay_action relay_from_client_channel(struct relay *r, const struct rela
 		stat_inc(&r->stats.dropped[RD_NO_CHANNEL], 1);
 		return act;
 	}
-	if (!within_bandwidth(r, a, len, now_ms)) {
+	if (!engine_within_bandwidth(r, a, TO_PEER, len, now_ms)) {
 		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
 		return act;
 	}
@@ -289,7 +298,7 @@ const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
 		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
 		return NULL;
 	}
-	if (!within_bandwidth(r, a, len, now_ms)) {
+	if (!engine_within_bandwidth(r, a, TO_CLIENT, len, now_ms)) {
 		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
 		return NULL;
 	}

@@ -10,8 +10,8 @@
 #include "relay/relay.h"
 
 enum {
-	UNAUTH_RATE = 20,             /* Allocates/s per source before auth */
-	UNAUTH_BURST = 40,
+	UNAUTH_RATE = 100,            /* Allocates/s per source before auth */
+	UNAUTH_BURST = 200,
 	UNAUTH_TABLE = 4096,
 	GONE_MAX = 64,                /* deletions remembered for retransmits */
 	GONE_MS = 40 * 1000,          /* longer than a client's retransmit span */
@@ -79,6 +79,12 @@ struct relay_action request_channel_bind(struct relay *r, struct alloc *a,
 					 uint8_t *out, size_t cap);
 struct relay_action request_send(struct relay *r, struct alloc *a,
 				 const struct stun_msg *m, uint64_t now);
+
+enum direction { TO_PEER, TO_CLIENT };
+
+/* max-bps: false when len bytes in direction d would exceed it. */
+bool engine_within_bandwidth(const struct relay *r, struct alloc *a, enum direction d,
+			     size_t len, uint64_t now);
 
 /* The peer check shared by CreatePermission and ChannelBind: 0, 403 or 443. */
 int request_peer_allowed(struct relay *r, const struct alloc *a,

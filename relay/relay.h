@@ -52,7 +52,7 @@ struct relay_config {
 	struct stun_addr relay_v4, relay_v6, public_v4, public_v6;
 	uint32_t max_allocations; /* this engine's table */
 	uint16_t channel_max;     /* CHANNEL_MAX, or CHANNEL_MAX_RFC5766 */
-	uint64_t max_bps;         /* per allocation, bytes per second; 0: none */
+	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	const struct auth *auth;
 	const struct policy *policy;
@@ -104,6 +104,8 @@ struct relay_stats {
 	_Atomic uint64_t to_client_packets, to_client_bytes;
 	_Atomic uint64_t auth_failures[AUTH_FAIL_COUNT];
 	_Atomic uint64_t policy_denied[POLICY_VERDICT_COUNT];
+	_Atomic uint64_t challenges;   /* 401s to requests without credentials */
+	_Atomic uint64_t rate_limited; /* requests dropped by the pre-auth limiter */
 	_Atomic uint64_t quota_rejected;
 	_Atomic uint64_t capacity_rejected;
 	_Atomic uint64_t dropped[RD_COUNT];

@@ -318,6 +318,11 @@ static bool tls_on(const struct config *c)
 	return !c->no_tls && c->cert && c->pkey;
 }
 
+static bool dtls_on(const struct config *c)
+{
+	return !c->no_dtls && c->cert && c->pkey;
+}
+
 static void check_tls(const struct config *c, struct config_sink *s)
 {
 	if (c->no_tls || (!c->cert && !c->pkey))
@@ -344,8 +349,8 @@ static void check_ports(const struct config *c, struct config_sink *s)
 	if (tls_on(c) && !c->no_tcp && c->tls_listening_port == c->listening_port)
 		problem(s, "%s: tls-listening-port: %u is also listening-port (TCP)",
 			from(c, "tls-listening-port"), c->tls_listening_port);
-	if (c->no_udp && c->no_tcp && !tls_on(c))
-		problem(s, "%s: no-udp and no-tcp are set and TLS is off: nothing to listen on",
+	if (c->no_udp && c->no_tcp && !tls_on(c) && !dtls_on(c))
+		problem(s, "%s: no-udp and no-tcp are set and TLS and DTLS are off: nothing to listen on",
 			from(c, "no-tcp"));
 }
 

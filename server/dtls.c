@@ -219,6 +219,9 @@ static bool pump(struct dtls_session *s)
 	uint8_t out[DTLS_REPLY_MAX];
 	int n;
 
+	/* SSL_get_error() reads the thread's error queue: another session's
+	 * failure left there would end this one */
+	ERR_clear_error();
 	if (!s->up) {
 		n = SSL_do_handshake(s->ssl);
 		if (n != 1) {
@@ -243,6 +246,7 @@ static bool session_send(struct conn *base, const uint8_t *p, size_t len)
 {
 	struct dtls_session *s = (struct dtls_session *)base;
 
+	ERR_clear_error();
 	if (!s->up || SSL_write(s->ssl, p, (int)len) <= 0)
 		return false;
 	counter_add(&s->l->w->counters.tx_bytes[TP_DTLS], len);
@@ -309,17 +313,30 @@ static void adopt(struct dtls_listener *l, const struct stun_addr *peer)
 		session_close(s);
 	else
 		arm(s);
+	ERR_clear_error();
 	return;
 drop:
 	SSL_clear(l->spare);
 }
 
-/* RFC 6347 s4.2.1: a stranger gets a HelloVerifyRequest and no state. */
-static void stranger(struct dtls_listener *l, const struct stun_addr *peer, size_t n)
+/* A handshake record of epoch 0: a ClientHello starting an association. */
+static bool fresh_hello(const uint8_t *p, size_t n)
+{
+	return n > 13 && p[0] == 22 && p[3] == 0 && p[4] == 0;
+}
+
+/*
+ * RFC 6347 s4.2.1: a stranger gets a HelloVerifyRequest and no state. Once
+ * it echoes the cookie it gets a session; a client that restarts from the
+ * same address (s4.2.8) replaces its old session only then, so a forged
+ * hello cannot tear down a live one.
+ */
+static void stranger(struct dtls_listener *l, struct dtls_session *old,
+		     const struct stun_addr *peer, size_t n)
 {
 	int r;
 
-	if (n < 1 || l->rx[0] != 22 || l->n >= DTLS_SESSIONS_MAX ||
+	if (!fresh_hello(l->rx, n) || l->n >= DTLS_SESSIONS_MAX ||
 	    (!l->spare && !make_spare(l))) {
 		counter_inc(&l->w->counters.dropped[TP_DTLS][DROP_UNKNOWN_PROTOCOL]);
 		return;
@@ -328,6 +345,8 @@ static void stranger(struct dtls_listener *l, const struct stun_addr *peer, size
 	BIO_write(l->spare_rbio, l->rx, (int)n);
 	r = DTLSv1_listen(l->spare, l->client);
 	if (r > 0) {
+		if (old)
+			session_close(old);
 		adopt(l, peer);
 		return;
 	}
@@ -351,8 +370,8 @@ static void dtls_on_read(evutil_socket_t fd, short what, void *arg)
 		if (n < 0 || !netaddr_to_stun((struct sockaddr *)&l->spare_to.sa, &peer))
 			return;
 		s = find(l, &peer);
-		if (!s) {
-			stranger(l, &peer, (size_t)n);
+		if (!s || (s->up && fresh_hello(l->rx, (size_t)n))) {
+			stranger(l, s, &peer, (size_t)n);
 			continue;
 		}
 		BIO_write(s->rbio, l->rx, (int)n);

@@ -22,7 +22,7 @@ struct turn_sum {
 	uint64_t to_peer_packets, to_peer_bytes, to_client_packets, to_client_bytes;
 	uint64_t auth_failures[AUTH_FAIL_COUNT];
 	uint64_t policy_denied[POLICY_VERDICT_COUNT];
-	uint64_t quota_rejected, capacity_rejected;
+	uint64_t quota_rejected, capacity_rejected, challenges, rate_limited;
 	uint64_t dropped[RD_COUNT];
 };
 
@@ -114,6 +114,8 @@ static void sum_turn(const struct server *srv, struct turn_sum *t)
 		for (int k = 0; k < POLICY_VERDICT_COUNT; k++)
 			t->policy_denied[k] += LOAD(s->policy_denied[k]);
 		t->quota_rejected += LOAD(s->quota_rejected);
+		t->challenges += LOAD(s->challenges);
+		t->rate_limited += LOAD(s->rate_limited);
 		t->capacity_rejected += LOAD(s->capacity_rejected);
 		for (int k = 0; k < RD_COUNT; k++)
 			t->dropped[k] += LOAD(s->dropped[k]);
@@ -154,8 +156,16 @@ static void write_turn(struct evbuffer *b, const struct server *srv)
 			       "tern_relayed_bytes_total{direction=\"to_client\"} %llu\n",
 			    (unsigned long long)t.to_peer_bytes,
 			    (unsigned long long)t.to_client_bytes);
+	help(b, "tern_auth_challenges_total", "counter",
+	     "401 challenges to requests that carried no credentials.");
+	evbuffer_add_printf(b, "tern_auth_challenges_total %llu\n",
+			    (unsigned long long)t.challenges);
+	help(b, "tern_rate_limited_total", "counter",
+	     "Requests dropped by the per-source limit before authentication.");
+	evbuffer_add_printf(b, "tern_rate_limited_total %llu\n",
+			    (unsigned long long)t.rate_limited);
 	help(b, "tern_auth_failures_total", "counter", "Requests refused by authentication.");
-	for (int k = 1; k < AUTH_FAIL_COUNT; k++)
+	for (int k = AUTH_NO_INTEGRITY + 1; k < AUTH_FAIL_COUNT; k++)
 		evbuffer_add_printf(b, "tern_auth_failures_total{reason=\"%s\"} %llu\n",
 				    auth_fail_name(k), (unsigned long long)t.auth_failures[k]);
 	help(b, "tern_peer_denied_total", "counter", "Peers refused by the address policy.");

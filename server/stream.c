@@ -40,6 +40,9 @@ struct stream_conn {
 	struct stream_conn *prev, *next; /* the worker's list, for shutdown */
 };
 
+static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len);
+static bool queue(struct stream_conn *c, const uint8_t *p, size_t len);
+
 static void conn_close(struct stream_conn *c)
 {
 	service_conn_gone(c->w, c->ls, &c->peer, (uintptr_t)c);
@@ -79,7 +82,7 @@ static bool conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
 		return false;
 	}
 	counter_add(&k->tx_bytes[tp], r.len);
-	return bufferevent_write(c->bev, out, r.len) == 0;
+	return queue(c, out, r.len);
 }
 
 static void stream_on_read(struct bufferevent *bev, void *arg)
@@ -139,8 +142,6 @@ static struct bufferevent *conn_bev(struct stream_listener *sl, evutil_socket_t 
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
 }
-
-static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len);
 
 static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 			     struct sockaddr *sa, int salen, void *arg)
@@ -246,6 +247,36 @@ void stream_close_all(struct worker *w)
 		conn_close(w->conns);
 }
 
+/* evbuffer_add_reference()'s cleanup: the copy made for one TLS record. */
+static void free_copy(const void *data, size_t len, void *arg)
+{
+	free(arg);
+}
+
+/*
+ * Queue one whole message. Over TLS each message gets its own buffer chain,
+ * which bufferevent_openssl writes as its own record: a byte stream may be
+ * cut anywhere, but clients such as coturn's take each record as one
+ * message and drop the rest (one copy per message is the price).
+ */
+static bool queue(struct stream_conn *c, const uint8_t *p, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	void *copy;
+
+	if (c->ls->tp != TP_TLS)
+		return evbuffer_add(out, p, len) == 0;
+	copy = malloc(len);
+	if (!copy)
+		return false;
+	memcpy(copy, p, len);
+	if (evbuffer_add_reference(out, copy, len, free_copy, copy) != 0) {
+		free(copy);
+		return false;
+	}
+	return true;
+}
+
 static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len)
 {
 	struct stream_conn *c = (struct stream_conn *)base;
@@ -256,5 +287,5 @@ static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len)
 		return false;
 	}
 	counter_add(&c->w->counters.tx_bytes[c->ls->tp], len);
-	return bufferevent_write(c->bev, p, len) == 0;
+	return queue(c, p, len);
 }

@@ -546,7 +546,7 @@ static void test_nothing_to_listen_on(void **state)
 
 	assert_int_equal(load(f, "no-udp\nno-tcp\n"), 0);
 	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
-	assert_err_at(f, 2, "no-udp and no-tcp are set and TLS is off: nothing to listen on");
+	assert_err_at(f, 2, "no-udp and no-tcp are set and TLS and DTLS are off: nothing to listen on");
 }
 
 static void test_check_file_counts_every_problem(void **state)

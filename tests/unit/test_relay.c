@@ -574,6 +574,38 @@ static void test_data_indication_from_peer(void **state)
 	assert_int_equal(from.port, pub2.port);
 }
 
+/* max-bps holds in each direction on its own, and Send counts as relayed. */
+static void test_bandwidth_per_direction(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[RELAY_HEADROOM + 600 + RELAY_TAILROOM], *msg, buf[1024];
+	struct stun_builder b;
+	struct stun_msg m;
+	struct client c;
+	size_t len;
+
+	w->cfg.max_bps = 1000;
+	client_init(&c, 40034, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	stun_build_init(&b, buf, sizeof buf, stun_type(TURN_SEND, STUN_INDICATION), c.tid);
+	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, &pub1, true);
+	stun_put(&b, TURN_ATTR_DATA, pkt, 600);
+	assert_int_equal(stun_parse(&m, buf, stun_build_finish(&b)), STUN_OK);
+	/* each bucket starts full: one second (1000 B) deep */
+	c.act = relay_from_client(w->r, &c.k, &m, (T0 + 1) * 1000ull, c.out, sizeof c.out);
+	assert_true(c.act.peer_handle >= 0);
+	assert_int_equal(relay_stats(w->r)->to_peer_packets, 1);
+	assert_int_equal(relay_stats(w->r)->to_peer_bytes, 600);
+	c.act = relay_from_client(w->r, &c.k, &m, (T0 + 1) * 1000ull, c.out, sizeof c.out);
+	assert_int_equal(c.act.peer_handle, -1); /* 400 B left: dropped */
+	assert_int_equal(relay_stats(w->r)->dropped[RD_BANDWIDTH], 1);
+	/* the other direction has its own second's worth */
+	assert_non_null(relay_from_peer(w->r, w->f.id[0], &pub1, pkt + RELAY_HEADROOM, 600,
+					(T0 + 1) * 1000ull, &msg, &len));
+	w->cfg.max_bps = 0;
+}
+
 static void test_channel_rebinding_rules(void **state)
 {
 	struct world *w = *state;
@@ -790,6 +822,7 @@ int main(void)
 		T(test_channel_bind_and_data),
 		T(test_data_indication_from_peer),
 		T(test_channel_rebinding_rules),
+		T(test_bandwidth_per_direction),
 		T(test_user_quota_486),
 		T(test_table_full_508),
 		T(test_port_in_use_retried),
