@@ -241,10 +241,153 @@ make_certs() {
 	"$INTEROP_DIR/certs.sh" "$1"
 }
 
+# ---- TURN: coturn's turnutils_uclient and turnutils_peer --------------------
+#
+# turnutils_uclient (coturn 4.6) makes, per session, a "probe" allocation it
+# never releases, then the real one, then (unless -c) an RTCP allocation with
+# the reservation token, which talks to the peer's port + 1. -m counts data
+# clients: without -c it is rounded up to even and each session has two (RTP
+# and RTCP), so -m M makes M/2 sessions and 3M/2 allocations; with -c, M
+# sessions and 2M allocations. Every client sends -n messages of -l bytes,
+# one every -z ms (default 20); turnutils_peer -p P echoes on P and P + 1.
+
+_bg_pids=()
+
+# peer_start PORT ADDR...: turnutils_peer (a UDP echo server) on PORT and
+# PORT+1 at every ADDR (reserve both); waits up to 5 s until all are bound.
+# Stopped by the EXIT trap.
+peer_start() {
+	local port=$1 a i n
+	local args=()
+	shift
+	for a in "$@"; do args+=(-L "$a"); done
+	turnutils_peer -p "$port" "${args[@]}" >"$T/peer.$port.log" 2>&1 &
+	_bg_pids+=($!)
+	for ((i = 0; i < 50; i++)); do
+		n=$(ss -Hlnu "( sport = :$port or sport = :$((port + 1)) )" 2>/dev/null | wc -l)
+		[ "$n" -ge $((2 * $#)) ] && return 0
+		kill -0 "${_bg_pids[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "turnutils_peer -p $port ${args[*]} is not listening on $port and $((port + 1)) at all of: $*"
+	cat "$T/peer.$port.log"
+	return 1
+}
+
+# uclient OUT ARGS...: turnutils_uclient ARGS, output to OUT, bounded by
+# UCLIENT_TIMEOUT seconds (default 90); returns uclient's status.
+uclient() {
+	local out=$1
+	shift
+	echo "turnutils_uclient $*" >"$out.cmd"
+	timeout -k 5 "${UCLIENT_TIMEOUT:-90}" turnutils_uclient "$@" >"$out" 2>&1
+}
+
+# uclient_totals OUT: "SENT RECEIVED LOST" from uclient's summary ("" if it
+# has none, e.g. it failed before relaying).
+uclient_totals() {
+	local sr lost
+	sr=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\), tot_recv_msgs=\([0-9]*\)$/\1 \2/p' "$1" | tail -n 1)
+	lost=$(sed -n 's/.*Total lost packets \([0-9]*\) .*/\1/p' "$1" | tail -n 1)
+	[ -n "$sr" ] && [ -n "$lost" ] && echo "$sr $lost"
+}
+
+# uclient_diag OUT: the command and the lines of OUT worth reading.
+uclient_diag() {
+	cat "$1.cmd" 2>/dev/null
+	echo "exit status: ${2:-?}"
+	grep -v 'start_mclient: msz=' "$1" | grep -Ev '^[0-9]+: : (IPv[46]\. )?(Connected|call SSL|3\. mtu|4\. new mtu)' | tail -n 25
+}
+
+# tern_metrics FILE: save /metrics of the ternd last started in FILE.
+tern_metrics() {
+	stuntool http "http://$STATS/metrics" --body "$1" >/dev/null
+}
+
+# tern_metric_in FILE NAME [LABEL=VALUE...]: the sum of the matching samples
+# in a saved /metrics, 0 when there are none.
+tern_metric_in() {
+	local f=$1 name=$2 v
+	shift 2
+	v=$(timeout 10 "$PYTHON" "$INTEROP_DIR/stuntool.py" metric --file "$f" --name "$name" \
+		"${@/#/--label=}")
+	[ "$v" = absent ] || [ -z "$v" ] && v=0
+	echo "$v"
+}
+
+# tern_metric NAME [LABEL=VALUE...]: the same, read from ternd now.
+tern_metric() {
+	tern_metrics "$T/metrics.now" && tern_metric_in "$T/metrics.now" "$@"
+}
+
+# tern_metric_wait WANT NAME [LABEL=VALUE...]: poll for up to 3 s until the
+# metric is WANT (counters may lag the traffic a little); print the last value.
+tern_metric_wait() {
+	local want=$1 v i
+	shift
+	for ((i = 0; i < 30; i++)); do
+		v=$(tern_metric "$@")
+		[ "$v" = "$want" ] && break
+		sleep 0.1
+	done
+	echo "$v"
+}
+
+# relay_check DESC MSGS BYTES ALLOCS UCLIENT-ARGS...: run uclient and make
+# three tests of it:
+#   uclient exits 0 having sent and received MSGS messages, none lost;
+#   tern_relayed_{packets,bytes}_total grew by MSGS and BYTES each way;
+#   tern_allocations_total grew by ALLOCS and tern_relay_dropped_total did not.
+# Sets UC_OUT to uclient's output.
+_relay_runs=0
+relay_check() {
+	local desc=$1 msgs=$2 bytes=$3 allocs=$4 rc got b=$T/relay.before a=$T/relay.after
+	shift 4
+	_relay_runs=$((_relay_runs + 1))
+	UC_OUT=$T/uclient.$_relay_runs.out
+	tern_metrics "$b"
+	uclient "$UC_OUT" "$@"
+	rc=$?
+	got="$rc $(uclient_totals "$UC_OUT")"
+	if [ "$got" = "0 $msgs $msgs 0" ]; then
+		ok "$desc: uclient relays $msgs messages, none lost"
+	else
+		not_ok "$desc: uclient relays $msgs messages, none lost" \
+			"got:  status, sent, received, lost = $got" "want: 0 $msgs $msgs 0" \
+			"$(uclient_diag "$UC_OUT" "$rc")"
+	fi
+	tern_metric_wait $(($(tern_metric_in "$b" tern_relayed_packets_total direction=to_client) + msgs)) \
+		tern_relayed_packets_total direction=to_client >/dev/null
+	tern_metrics "$a"
+	local n d want=() have=()
+	for n in "packets to_peer $msgs" "packets to_client $msgs" "bytes to_peer $bytes" \
+		"bytes to_client $bytes"; do
+		set -- $n
+		d=$(($(tern_metric_in "$a" "tern_relayed_$1_total" direction="$2") -
+			$(tern_metric_in "$b" "tern_relayed_$1_total" direction="$2")))
+		have+=("$2:$d")
+		want+=("$2:$3")
+	done
+	is "$desc: tern_relayed_{packets,bytes}_total grew by $msgs packets, $bytes bytes each way" \
+		"${have[*]}" "${want[*]}"
+	d=$(($(tern_metric_in "$a" tern_allocations_total) - $(tern_metric_in "$b" tern_allocations_total)))
+	n=$(($(tern_metric_in "$a" tern_relay_dropped_total) - $(tern_metric_in "$b" tern_relay_dropped_total)))
+	if [ "$d $n" != "$allocs 0" ]; then
+		grep '^tern_relay_dropped_total' "$a" >"$T/relay.drops"
+	fi
+	is "$desc: $allocs allocations made, no relayed data dropped" \
+		"allocations=$d dropped=$n" "allocations=$allocs dropped=0"
+	[ "$d $n" = "$allocs 0" ] || diag <"$T/relay.drops"
+}
+
 # ---- cleanup ----------------------------------------------------------------
 
 _interop_exit() {
 	local pid log
+	for pid in "${_bg_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	for pid in "${_tern_pids[@]}"; do
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null
