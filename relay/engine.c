@@ -184,25 +184,29 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 	return act;
 }
 
-/* max-bps: a token bucket in bytes per direction, refilled by elapsed time,
- * one second deep. */
-bool engine_within_bandwidth(const struct relay *r, struct alloc *a, enum direction d,
+/* A token bucket in bytes, refilled by elapsed time, one second deep. */
+static bool take(uint64_t rate, uint64_t *at, uint64_t *tokens, size_t len, uint64_t now)
+{
+	if (!rate)
+		return true;
+	if (now > *at) {
+		uint64_t add = (now - *at) * rate / 1000;
+
+		*tokens = *tokens + add > rate ? rate : *tokens + add;
+		*at = now;
+	}
+	if (*tokens < len)
+		return false;
+	*tokens -= len;
+	return true;
+}
+
+/* max-bps per allocation, then this engine's share of bps-capacity. */
+bool engine_within_bandwidth(struct relay *r, struct alloc *a, enum direction d,
 			     size_t len, uint64_t now)
 {
-	uint64_t bps = r->cfg->max_bps;
-
-	if (!bps)
-		return true;
-	if (now > a->bucket_ms[d]) {
-		uint64_t add = (now - a->bucket_ms[d]) * bps / 1000;
-
-		a->tokens[d] = a->tokens[d] + add > bps ? bps : a->tokens[d] + add;
-		a->bucket_ms[d] = now;
-	}
-	if (a->tokens[d] < len)
-		return false;
-	a->tokens[d] -= len;
-	return true;
+	return take(r->cfg->max_bps, &a->bucket_ms[d], &a->tokens[d], len, now) &&
+	       take(r->cfg->capacity_bps, &r->cap_ms[d], &r->cap_tokens[d], len, now);
 }
 
 struct relay_action relay_from_client_channel(struct relay *r, const struct relay_key *k,

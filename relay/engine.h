@@ -34,6 +34,8 @@ struct relay {
 	uint32_t sweep_next;
 	struct gone gone[GONE_MAX];
 	uint32_t gone_next;
+	/* bps-capacity: this engine's buckets, one per direction */
+	uint64_t cap_ms[2], cap_tokens[2];
 };
 
 /* A response under construction: the request it answers and, once the
@@ -82,8 +84,8 @@ struct relay_action request_send(struct relay *r, struct alloc *a,
 
 enum direction { TO_PEER, TO_CLIENT };
 
-/* max-bps: false when len bytes in direction d would exceed it. */
-bool engine_within_bandwidth(const struct relay *r, struct alloc *a, enum direction d,
+/* max-bps and bps-capacity: false when len more bytes in d would exceed one. */
+bool engine_within_bandwidth(struct relay *r, struct alloc *a, enum direction d,
 			     size_t len, uint64_t now);
 
 /* The peer check shared by CreatePermission and ChannelBind: 0, 403 or 443. */

@@ -53,6 +53,7 @@ struct relay_config {
 	uint32_t max_allocations; /* this engine's table */
 	uint16_t channel_max;     /* CHANNEL_MAX, or CHANNEL_MAX_RFC5766 */
 	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
+	uint64_t capacity_bps;    /* this engine's share of bps-capacity; 0: none */
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	const struct auth *auth;
 	const struct policy *policy;

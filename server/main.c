@@ -128,9 +128,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 			return -1;
 		dtls_prepare_ctx(srv->dtls);
 	}
+	/* TURN set-up divides bps-capacity among the workers: count them first */
+	srv->n_workers = worker_count(c);
 	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0)
 		return -1;
-	srv->n_workers = worker_count(c);
 	for (int i = 0; i < srv->n_workers; i++) {
 		srv->workers[i] = worker_new(srv, i, err, errlen);
 		if (!srv->workers[i]) {

@@ -238,6 +238,9 @@ static void limits(struct server *srv)
 	rc->max_allocations = (uint32_t)c->max_allocations;
 	rc->channel_max = c->rfc5766_channel_numbers ? CHANNEL_MAX_RFC5766 : CHANNEL_MAX;
 	rc->max_bps = (uint64_t)c->max_bps;
+	/* each worker enforces its share: no lock on the packet path */
+	rc->capacity_bps = c->bps_capacity ? (c->bps_capacity + (uint64_t)srv->n_workers - 1) /
+						   (uint64_t)srv->n_workers : 0;
 	rc->auth = srv->auth;
 	rc->policy = srv->policy;
 	rc->software = c->no_software_attribute ? NULL : srv->spec[0].binding.software;

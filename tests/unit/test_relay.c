@@ -603,7 +603,15 @@ static void test_bandwidth_per_direction(void **state)
 	/* the other direction has its own second's worth */
 	assert_non_null(relay_from_peer(w->r, w->f.id[0], &pub1, pkt + RELAY_HEADROOM, 600,
 					(T0 + 1) * 1000ull, &msg, &len));
+	/* bps-capacity: the engine's own bucket, shared by its allocations */
 	w->cfg.max_bps = 0;
+	w->cfg.capacity_bps = 1000;
+	c.act = relay_from_client(w->r, &c.k, &m, (T0 + 5) * 1000ull, c.out, sizeof c.out);
+	assert_true(c.act.peer_handle >= 0);
+	c.act = relay_from_client(w->r, &c.k, &m, (T0 + 5) * 1000ull, c.out, sizeof c.out);
+	assert_int_equal(c.act.peer_handle, -1);
+	assert_int_equal(relay_stats(w->r)->dropped[RD_BANDWIDTH], 2);
+	w->cfg.capacity_bps = 0;
 }
 
 static void test_channel_rebinding_rules(void **state)
