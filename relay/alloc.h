@@ -41,6 +41,9 @@ struct alloc {
 	struct perm *perms;
 	struct chan *chans;
 	uint8_t n_perms, n_chans;
+	bool tcp;            /* RFC 6062: the relay handles are listening sockets */
+	uint16_t n_tcp;      /* its peer connections */
+	uint32_t tcp_first;  /* the first of them: slot + 1, 0 for none */
 	/* max-bps token buckets, one per direction: [0] to peer, [1] to client */
 	uint64_t bucket_ms[2];
 	uint64_t tokens[2];

@@ -18,6 +18,7 @@ struct want {
 	bool additional;             /* v6 via ADDITIONAL-ADDRESS-FAMILY */
 	bool even, reserve;          /* EVEN-PORT, and its R bit */
 	bool dont_fragment;
+	bool tcp;                    /* RFC 6062 */
 	const uint8_t *token;        /* RESERVATION-TOKEN, 8 bytes */
 	uint32_t lifetime;
 };
@@ -63,9 +64,10 @@ static int families(const struct relay_config *c, const struct stun_msg *m,
 }
 
 /* Everything about the request that can fail before any resource is used. */
-static int parse_want(const struct relay_config *c, const struct stun_msg *m,
-		      struct want *w)
+static int parse_want(const struct relay *r, const struct relay_key *k,
+		      const struct stun_msg *m, struct want *w)
 {
+	const struct relay_config *c = r->cfg;
 	const struct stun_attr *rt = &m->a[SA_REQUESTED_TRANSPORT];
 	const struct stun_attr *ep = &m->a[SA_EVEN_PORT];
 	const struct stun_attr *tok = &m->a[SA_RESERVATION_TOKEN];
@@ -73,8 +75,15 @@ static int parse_want(const struct relay_config *c, const struct stun_msg *m,
 	memset(w, 0, sizeof *w);
 	if (!rt->v || rt->len != 4)
 		return STUN_ERR_BAD_REQUEST;
-	if (rt->v[0] != TURN_TRANSPORT_UDP)
+	if (rt->v[0] == TURN_TRANSPORT_TCP && r->ops->open_tcp) {
+		/* RFC 6062 s5.1: over a stream, and none of the UDP extras */
+		if (k->transport != TURN_TRANSPORT_TCP || ep->v || tok->v ||
+		    m->a[SA_DONT_FRAGMENT].v)
+			return STUN_ERR_BAD_REQUEST;
+		w->tcp = true;
+	} else if (rt->v[0] != TURN_TRANSPORT_UDP) {
 		return STUN_ERR_UNSUPPORTED_TRANSPORT;
+	}
 	if (tok->v && (ep->v || m->a[SA_REQUESTED_ADDRESS_FAMILY].v ||
 		       m->a[SA_ADDITIONAL_ADDRESS_FAMILY].v || tok->len != 8))
 		return STUN_ERR_BAD_REQUEST;
@@ -127,7 +136,8 @@ static bool open_family(struct relay *r, struct alloc *a, int fam, const struct 
 		int h;
 
 		bind.port = random_port(r, w->even);
-		h = r->ops->open(r->ops->ctx, a->id, &bind, w->dont_fragment);
+		h = w->tcp ? r->ops->open_tcp(r->ops->ctx, a->id, &bind)
+			   : r->ops->open(r->ops->ctx, a->id, &bind, w->dont_fragment);
 		if (h == -EADDRINUSE || h == -EACCES)
 			continue;
 		if (h < 0)
@@ -161,6 +171,7 @@ static bool open_reserved(struct relay *r, struct alloc *a, const struct want *w
 
 void allocate_release(struct relay *r, struct alloc *a)
 {
+	tcp_release(r, a);
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {
 		if (a->handle[f] < 0)
 			continue;
@@ -246,7 +257,7 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 			return success(r, a, m, auth, NULL, false, out, cap);
 		return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_MISMATCH, now, out, cap);
 	}
-	code = parse_want(r->cfg, m, &w);
+	code = parse_want(r, k, m, &w);
 	if (code)
 		return reply_error(r, k, m, auth, code, now, out, cap);
 	if (!r->ops->quota_take(r->ops->ctx, auth->user, auth->user_len)) {
@@ -257,6 +268,7 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	if (a && (a->user = malloc(auth->user_len ? auth->user_len : 1))) {
 		memcpy(a->user, auth->user, auth->user_len);
 		a->user_len = (uint16_t)auth->user_len;
+		a->tcp = w.tcp;
 		code = open_all(r, a, &w, now, token, &v6_failed);
 	} else {
 		r->ops->quota_give(r->ops->ctx, auth->user, auth->user_len);

@@ -39,6 +39,7 @@ void relay_free(struct relay *r)
 		if (a)
 			allocate_release(r, a);
 	}
+	tcp_free_all(r);
 	alloc_table_free(r->allocs);
 	ratelimit_free(r->unauth);
 	free(r);
@@ -106,7 +107,9 @@ static struct relay_action on_allocation(struct relay *r, struct alloc *a,
 		return request_permission(r, a, m, auth, now, out, cap);
 	case TURN_CHANNEL_BIND:
 		return request_channel_bind(r, a, m, auth, now, out, cap);
-	default:
+	case TURN_CONNECT:
+		return tcp_connect_request(r, a, m, auth, now, out, cap);
+	default: /* ConnectionBind on a control connection among them (RFC 6062 s5.4) */
 		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);
 	}
 }
@@ -138,6 +141,8 @@ static struct relay_action authenticated(struct relay *r, const struct relay_key
 	a = alloc_find(r->allocs, k);
 	if (a)
 		return on_allocation(r, a, m, auth, now, out, cap);
+	if (m->method == TURN_CONNECTION_BIND)
+		return tcp_bind_request(r, k, m, auth, now, out, cap);
 	if (m->method == TURN_REFRESH && was_deleted(r, k, m->tid, now))
 		return redelete(r, m, auth, out, cap);
 	return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_MISMATCH, now, out, cap);
@@ -325,6 +330,7 @@ void relay_tick(struct relay *r, uint64_t now_ms)
 		if (a && a->expires <= now_ms)
 			allocate_release(r, a);
 	}
+	tcp_tick(r, now_ms);
 }
 
 void relay_client_gone(struct relay *r, const struct relay_key *k)

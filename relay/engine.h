@@ -17,6 +17,24 @@ enum {
 	GONE_MS = 40 * 1000,          /* longer than a client's retransmit span */
 };
 
+/* An RFC 6062 peer connection of a TCP allocation (relay/tcp.c). */
+enum tcpc_state { TCPC_FREE, TCPC_CONNECTING, TCPC_PENDING, TCPC_BOUND };
+
+struct tcpc {
+	uint32_t cid;
+	uint32_t alloc_id;
+	uint32_t next;       /* the allocation's next: slot + 1, 0 ends; free list when free */
+	uint8_t state;       /* enum tcpc_state */
+	uint8_t gen;         /* bumped at each reuse of the slot, part of cid */
+	struct stun_addr peer;
+	uint64_t expires;    /* CONNECTING and PENDING: ms */
+	/* CONNECTING: the Connect to answer, and how to sign the answer */
+	uint8_t tid[STUN_TID_LEN];
+	uint8_t key[AUTH_KEY_MAX];
+	uint8_t keylen;
+	bool sha256, fingerprint;
+};
+
 /* A Refresh with LIFETIME 0 that deleted an allocation (s7.3: its retransmit
  * gets the same success, not 437). */
 struct gone {
@@ -36,6 +54,10 @@ struct relay {
 	uint32_t gone_next;
 	/* bps-capacity: this engine's buckets, one per direction */
 	uint64_t cap_ms[2], cap_tokens[2];
+	/* RFC 6062 peer connections, by slot (the low bits of their ids) */
+	struct tcpc *tcp;
+	uint32_t tcp_cap, tcp_used; /* slots allocated, slots ever handed out */
+	uint32_t tcp_free;          /* free list: slot + 1, 0 for empty */
 };
 
 /* A response under construction: the request it answers and, once the
@@ -50,6 +72,9 @@ void reply_start(struct reply *rp, const struct relay *r, const struct stun_msg 
 		 const struct auth_result *auth, uint16_t cls, uint8_t *out, size_t cap);
 /* SOFTWARE, integrity as the request had it, FINGERPRINT if it had one. */
 size_t reply_finish(struct reply *rp, const struct relay *r);
+/* The same for a message answered later: key NULL for none. */
+size_t reply_seal(struct stun_builder *b, const struct relay *r, const uint8_t *key,
+		  size_t keylen, bool sha256, bool fingerprint);
 /* A complete error response; 401 and 438 carry a fresh challenge. */
 struct relay_action reply_error(const struct relay *r, const struct relay_key *k,
 				const struct stun_msg *req, const struct auth_result *auth,
@@ -81,6 +106,20 @@ struct relay_action request_channel_bind(struct relay *r, struct alloc *a,
 					 uint8_t *out, size_t cap);
 struct relay_action request_send(struct relay *r, struct alloc *a,
 				 const struct stun_msg *m, uint64_t now);
+
+/* RFC 6062 (relay/tcp.c): Connect on a TCP allocation, ConnectionBind on a
+ * connection that has none; closing an allocation's peer connections. */
+struct relay_action tcp_connect_request(struct relay *r, struct alloc *a,
+					const struct stun_msg *m,
+					const struct auth_result *auth, uint64_t now,
+					uint8_t *out, size_t cap);
+struct relay_action tcp_bind_request(struct relay *r, const struct relay_key *k,
+				     const struct stun_msg *m,
+				     const struct auth_result *auth, uint64_t now,
+				     uint8_t *out, size_t cap);
+void tcp_release(struct relay *r, struct alloc *a);
+void tcp_tick(struct relay *r, uint64_t now);
+void tcp_free_all(struct relay *r);
 
 enum direction { TO_PEER, TO_CLIENT };
 

@@ -29,6 +29,10 @@ enum relay_limits {
 	RELAY_TAILROOM = 4,         /* padding to 4 bytes */
 	RELAY_PORT_TRIES = 32,      /* random ports tried before 508 */
 	RELAY_MAX_NONCE_SECRETS = 2,
+	/* RFC 6062 TCP allocations */
+	RELAY_TCP_PER_ALLOC = 256,     /* peer connections per allocation */
+	RELAY_TCP_SLOT_BITS = 18,      /* peer connections per engine: 2^18 */
+	RELAY_TCP_TIMEOUT_MS = 30000,  /* s5.2 connect, s5.3 ConnectionBind */
 };
 
 /* Who a client is: the listener it came in on, and its address (RFC 8656
@@ -55,6 +59,8 @@ struct relay_config {
 	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
 	uint64_t capacity_bps;    /* this engine's share of bps-capacity; 0: none */
 	const char *software;     /* SOFTWARE in responses, or NULL */
+	uint8_t shard;            /* this engine's worker: the top byte of its
+				     TCP connection ids (relay_tcp_shard) */
 	const struct auth *auth;
 	const struct policy *policy;
 	uint8_t nonce_secret[RELAY_MAX_NONCE_SECRETS][NONCE_SECRET_LEN]; /* [0] current */
@@ -86,7 +92,38 @@ struct relay_ops {
 	bool (*quota_take)(void *ctx, const uint8_t *user, size_t len);
 	void (*quota_give)(void *ctx, const uint8_t *user, size_t len);
 	void (*random)(void *ctx, void *buf, size_t len);
+
+	/*
+	 * RFC 6062 TCP allocations. With open_tcp NULL, REQUESTED-TRANSPORT
+	 * TCP gets 442 and the rest is never called.
+	 *
+	 * open_tcp: a TCP socket listening on exactly bind for allocation
+	 * id, its connections reported with relay_tcp_accepted(); a handle
+	 * for close() like open()'s, or -errno.
+	 */
+	int (*open_tcp)(void *ctx, uint32_t id, const struct stun_addr *bind);
+	/* Connect from listening handle's address to peer for connection cid
+	 * and report with relay_tcp_connected(); 0 or -errno. */
+	int (*tcp_connect)(void *ctx, int handle, uint32_t cid, const struct stun_addr *peer);
+	/* Close peer connection cid in whatever state: connecting, waiting
+	 * for its ConnectionBind, or joined to a client data connection. */
+	void (*tcp_close)(void *ctx, uint32_t cid);
+	/* Where peer connection cid stands (enum relay_tcp_state). */
+	int (*tcp_state)(void *ctx, uint32_t cid);
+	/*
+	 * ConnectionBind: join pending peer connection cid, made for user, to
+	 * client k's connection, which carries only data once the success
+	 * response has gone. 0, -ENOENT (no such pending connection) or
+	 * -EPERM (another user's). cid may be another engine's.
+	 */
+	int (*tcp_bind)(void *ctx, uint32_t cid, const uint8_t *user, size_t len,
+			const struct relay_key *k);
+	/* A message the engine makes on its own (a Connect's late answer, a
+	 * ConnectionAttempt) for stream client k. */
+	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
 };
+
+enum relay_tcp_state { RELAY_TCP_GONE, RELAY_TCP_PENDING, RELAY_TCP_BOUND };
 
 enum relay_drop {
 	RD_NO_ALLOCATION,  /* ChannelData/Send with no allocation */
@@ -110,6 +147,9 @@ struct relay_stats {
 	_Atomic uint64_t quota_rejected;
 	_Atomic uint64_t capacity_rejected;
 	_Atomic uint64_t dropped[RD_COUNT];
+	/* RFC 6062 peer connections: made by Connect, accepted from peers,
+	 * failed (447) and refused (no permission or over the limit) */
+	_Atomic uint64_t tcp_connected, tcp_accepted, tcp_failed, tcp_refused;
 };
 
 /* What a client message made the engine do. */
@@ -158,5 +198,29 @@ void relay_tick(struct relay *r, uint64_t now_ms);
 void relay_client_gone(struct relay *r, const struct relay_key *k);
 
 const struct relay_stats *relay_stats(const struct relay *r);
+
+/*
+ * RFC 6062. The connection the shell started for cid (ops->tcp_connect) is
+ * up (err 0) or failed (-errno); the engine answers the Connect through
+ * ops->send. true: keep it waiting for its ConnectionBind; false: close it.
+ */
+bool relay_tcp_connected(struct relay *r, uint32_t cid, int err, uint64_t now_ms);
+/*
+ * A peer connected to TCP allocation id's relayed address. Returns the new
+ * connection's id, announced to the client at once with a ConnectionAttempt
+ * through ops->send, or 0: close it (no permission, no such allocation, at
+ * the limit). The shell must record the connection before its loop runs on,
+ * as the client may bind it on any worker.
+ */
+uint32_t relay_tcp_accepted(struct relay *r, uint32_t id, const struct stun_addr *peer,
+			    uint64_t now_ms);
+/* The username of the allocation that owns connection cid, or NULL. */
+const uint8_t *relay_tcp_user(const struct relay *r, uint32_t cid, size_t *len);
+
+/* The shard (relay_config.shard) whose engine made connection id cid. */
+static inline uint8_t relay_tcp_shard(uint32_t cid)
+{
+	return (uint8_t)(cid >> 24);
+}
 
 #endif

@@ -16,24 +16,27 @@ void reply_start(struct reply *rp, const struct relay *r, const struct stun_msg 
 	stun_build_init(&rp->b, out, cap, stun_type(req->method, cls), req->tid);
 }
 
+size_t reply_seal(struct stun_builder *b, const struct relay *r, const uint8_t *key,
+		  size_t keylen, bool sha256, bool fingerprint)
+{
+	if (r->cfg->software && key) /* strangers learn nothing, get less */
+		stun_put(b, STUN_ATTR_SOFTWARE, r->cfg->software, strlen(r->cfg->software));
+	if (key && sha256)
+		stun_put_integrity_sha256(b, key, keylen, STUN_HMAC_SHA256_LEN);
+	else if (key)
+		stun_put_integrity(b, key, keylen);
+	if (fingerprint)
+		stun_put_fingerprint(b);
+	return stun_build_finish(b);
+}
+
 size_t reply_finish(struct reply *rp, const struct relay *r)
 {
 	const struct auth_result *a = rp->auth;
 	bool authed = a && a->code == 0;
 
-	if (r->cfg->software && authed) /* strangers learn nothing, get less */
-		stun_put(&rp->b, STUN_ATTR_SOFTWARE, r->cfg->software,
-			 strlen(r->cfg->software));
-	if (authed) {
-		if (a->sha256_integrity)
-			stun_put_integrity_sha256(&rp->b, a->key, a->keylen,
-						  STUN_HMAC_SHA256_LEN);
-		else
-			stun_put_integrity(&rp->b, a->key, a->keylen);
-	}
-	if (rp->req->fp_off)
-		stun_put_fingerprint(&rp->b);
-	return stun_build_finish(&rp->b);
+	return reply_seal(&rp->b, r, authed ? a->key : NULL, authed ? a->keylen : 0,
+			  authed && a->sha256_integrity, rp->req->fp_off != 0);
 }
 
 struct relay_action reply_error(const struct relay *r, const struct relay_key *k,

@@ -104,7 +104,8 @@ struct relay_action request_channel_bind(struct relay *r, struct alloc *a,
 	uint32_t v;
 	int code, e;
 
-	if (!stun_attr_u32(&m->a[SA_CHANNEL_NUMBER], &v) ||
+	if (a->tcp || /* channels carry datagrams: not on a TCP allocation */
+	    !stun_attr_u32(&m->a[SA_CHANNEL_NUMBER], &v) ||
 	    !m->a[SA_XOR_PEER_ADDRESS].v ||
 	    !stun_attr_addr(m, &m->a[SA_XOR_PEER_ADDRESS], true, &peer))
 		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);
@@ -131,7 +132,7 @@ struct relay_action request_send(struct relay *r, struct alloc *a,
 	struct relay_action act = { .peer_handle = -1 };
 	struct stun_addr peer;
 
-	if (!m->a[SA_XOR_PEER_ADDRESS].v || !m->a[SA_DATA].v ||
+	if (a->tcp || !m->a[SA_XOR_PEER_ADDRESS].v || !m->a[SA_DATA].v ||
 	    !stun_attr_addr(m, &m->a[SA_XOR_PEER_ADDRESS], true, &peer)) {
 		stat_inc(&r->stats.dropped[RD_BAD_INDICATION], 1);
 		return act;

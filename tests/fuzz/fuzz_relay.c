@@ -17,9 +17,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { HANDLES = 64 };
 
+enum { CIDS = 64 };
+
 struct fake {
 	bool open[HANDLES];
 	uint32_t rnd;
+	/* RFC 6062 peer connections the engine knows of: live until closed
+	 * by the engine or reported gone */
+	uint32_t cid[CIDS];
+	bool live[CIDS];
+	int n_cid;
+	uint32_t last_cid, last_connect;
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *b, bool df)
@@ -66,7 +74,85 @@ static void f_random(void *ctx, void *buf, size_t len)
 		((uint8_t *)buf)[i] = (uint8_t)((f->rnd = f->rnd * 1103515245u + 12345u) >> 16);
 }
 
+static uint32_t f_rand(struct fake *f)
+{
+	return (f->rnd = f->rnd * 1103515245u + 12345u) >> 16;
+}
+
+static int f_open_tcp(void *ctx, uint32_t id, const struct stun_addr *b)
+{
+	return f_open(ctx, id, b, false);
+}
+
+static void track(struct fake *f, uint32_t cid)
+{
+	f->last_cid = cid;
+	if (f->n_cid < CIDS) {
+		f->cid[f->n_cid] = cid;
+		f->live[f->n_cid++] = true;
+	}
+}
+
+static bool *liveness(struct fake *f, uint32_t cid)
+{
+	for (int i = f->n_cid - 1; i >= 0; i--)
+		if (f->cid[i] == cid)
+			return &f->live[i];
+	return NULL;
+}
+
+static int f_tcp_connect(void *ctx, int h, uint32_t cid, const struct stun_addr *peer)
+{
+	struct fake *f = ctx;
+
+	if (h < 0 || h >= HANDLES || !f->open[h])
+		abort();
+	if (f_rand(f) % 8 == 0)
+		return -EMFILE;
+	track(f, cid);
+	f->last_connect = cid;
+	return 0;
+}
+
+static void f_tcp_close(void *ctx, uint32_t cid)
+{
+	bool *live = liveness(ctx, cid);
+
+	if (live && !*live)
+		abort(); /* closed twice */
+	if (live)
+		*live = false;
+}
+
+static int f_tcp_state(void *ctx, uint32_t cid)
+{
+	struct fake *f = ctx;
+	bool *live = liveness(f, cid);
+	int st = (int)(f_rand(f) % 3);
+
+	if (live && !*live)
+		abort(); /* asked about a connection it closed */
+	if (st == RELAY_TCP_GONE && live)
+		*live = false;
+	return st;
+}
+
+static int f_tcp_bind(void *ctx, uint32_t cid, const uint8_t *u, size_t n,
+		      const struct relay_key *k)
+{
+	return cid == ((struct fake *)ctx)->last_cid ? 0 : -ENOENT;
+}
+
+static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len)
+{
+	struct stun_msg m;
+
+	if (stun_parse(&m, msg, len) != STUN_OK)
+		abort();
+}
+
 struct run {
+	struct fake *f;
 	struct relay *r;
 	uint64_t now;
 	uint8_t nonce[8][64]; /* per client port: the last nonce we were given */
@@ -118,7 +204,13 @@ static void signed_request(struct run *x, const struct relay_key *k, uint16_t me
 
 	stun_build_init(&b, buf, sizeof buf, stun_type(method, STUN_REQUEST), tid);
 	if (method == TURN_ALLOCATE)
-		stun_put_u32(&b, TURN_ATTR_REQUESTED_TRANSPORT, 17u << 24);
+		stun_put_u32(&b, TURN_ATTR_REQUESTED_TRANSPORT,
+			     (arglen > 3 && (arg[3] & 1) ? 6u : 17u) << 24);
+	if (method == TURN_CONNECT)
+		stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, &peer, true);
+	if (method == TURN_CONNECTION_BIND)
+		stun_put_u32(&b, TURN_ATTR_CONNECTION_ID,
+			     arglen > 3 && (arg[3] & 2) ? x->f->last_cid ^ arg[0] : x->f->last_cid);
 	if (method == TURN_ALLOCATE && arglen > 2 && (arg[2] & 1))
 		stun_put_u32(&b, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY, 2u << 24);
 	if (method == TURN_REFRESH && arglen > 2)
@@ -138,6 +230,39 @@ static void signed_request(struct run *x, const struct relay_key *k, uint16_t me
 	deliver(x, k, buf, stun_build_finish(&b));
 }
 
+/* RFC 6062: Connect, ConnectionBind, connect results, peers connecting. */
+static void step_tcp(struct run *x, const uint8_t *p, size_t len, uint8_t port, uint8_t op)
+{
+	const struct stun_addr peer = { STUN_FAMILY_IPV4, (uint16_t)(5000 + (len ? p[0] : 0)),
+					{ 8, 8, 8, (uint8_t)(len > 1 ? p[1] : 8) } };
+	struct relay_key k = key_of(port, op);
+	uint32_t cid;
+
+	switch (op & 3) {
+	case 0:
+		signed_request(x, &k, TURN_CONNECT, p, len);
+		break;
+	case 1:
+		signed_request(x, &k, TURN_CONNECTION_BIND, p, len);
+		break;
+	case 2: { /* the shell reports only attempts it still has */
+		bool *live = liveness(x->f, x->f->last_connect);
+
+		if (!live || !*live)
+			break;
+		if (!relay_tcp_connected(x->r, x->f->last_connect,
+					 len % 2 ? -ECONNREFUSED : 0, x->now))
+			*live = false; /* and closes it */
+		x->f->last_connect = 0;
+		break;
+	}
+	default:
+		cid = relay_tcp_accepted(x->r, len % 4, &peer, x->now);
+		if (cid)
+			track(x->f, cid);
+	}
+}
+
 /* Each step: [port][seconds][op|flags][len hi][len lo], then len bytes. */
 static void step(struct run *x, const uint8_t *p, size_t len, uint8_t port, uint8_t op)
 {
@@ -150,6 +275,10 @@ static void step(struct run *x, const uint8_t *p, size_t len, uint8_t port, uint
 	const uint8_t *d;
 	size_t mlen;
 
+	if (op & 0x80) {
+		step_tcp(x, p, len, port, op);
+		return;
+	}
 	switch (op & 7) {
 	case 0:
 		deliver(x, &k, p, len);
@@ -177,8 +306,13 @@ static void step(struct run *x, const uint8_t *p, size_t len, uint8_t port, uint
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fake f = { .rnd = 1 };
-	struct relay_ops ops = { &f, f_open, f_close, f_reserve, f_redeem,
-				 f_take, f_give, f_random };
+	struct relay_ops ops = {
+		.ctx = &f, .open = f_open, .close = f_close, .reserve = f_reserve,
+		.redeem = f_redeem, .quota_take = f_take, .quota_give = f_give,
+		.random = f_random, .open_tcp = f_open_tcp, .tcp_connect = f_tcp_connect,
+		.tcp_close = f_tcp_close, .tcp_state = f_tcp_state, .tcp_bind = f_tcp_bind,
+		.send = f_send,
+	};
 	struct relay_config cfg = {
 		.default_lifetime = 600, .max_lifetime = 3600, .permission_lifetime = 300,
 		.channel_lifetime = 600, .nonce_lifetime = 600, .min_port = 49152,
@@ -192,7 +326,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct auth *auth = auth_new("example.org");
 	struct policy *policy = policy_new();
-	struct run x = { .now = 1700000000000ull };
+	struct run x = { .f = &f, .now = 1700000000000ull };
 	char err[64];
 
 	if (!auth || !policy || auth_add_user(auth, "a:b", err, sizeof err) < 0)
@@ -216,6 +350,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int h = 0; h < HANDLES; h++)
 		if (f.open[h])
 			abort(); /* a relay socket outlived the engine */
+	for (int i = 0; i < f.n_cid; i++)
+		if (f.live[i])
+			abort(); /* a peer connection outlived its allocation */
 	auth_free(auth);
 	policy_free(policy);
 	return 0;

@@ -31,6 +31,21 @@ struct fake {
 	uint64_t held_until;
 	int held_handle;
 	uint32_t rnd;
+	/* RFC 6062: what the engine asked of the shell */
+	bool tcp[MAX_HANDLES];
+	uint32_t connect_cid[8];
+	struct stun_addr connect_peer[8];
+	int connect_handle, n_connects, connect_err;
+	uint32_t closed[8];
+	int n_closed;
+	int state;              /* what tcp_state answers */
+	uint32_t pending_cid;   /* the one connection tcp_bind knows */
+	const char *pending_user;
+	struct relay_key bound_to;
+	uint8_t sent[512];      /* the last message sent on the engine's own */
+	size_t sent_len;
+	struct relay_key sent_to;
+	int n_sent;
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
@@ -125,6 +140,68 @@ static void f_random(void *ctx, void *buf, size_t len)
 	}
 }
 
+static int f_open_tcp(void *ctx, uint32_t id, const struct stun_addr *bind)
+{
+	struct fake *f = ctx;
+	int h = f_open(ctx, id, bind, false);
+
+	if (h >= 0)
+		f->tcp[h] = true;
+	return h;
+}
+
+static int f_tcp_connect(void *ctx, int handle, uint32_t cid, const struct stun_addr *peer)
+{
+	struct fake *f = ctx;
+
+	assert_true(handle >= 0 && handle < MAX_HANDLES && f->open[handle] && f->tcp[handle]);
+	if (f->connect_err)
+		return f->connect_err;
+	assert_true(f->n_connects < 8);
+	f->connect_handle = handle;
+	f->connect_cid[f->n_connects] = cid;
+	f->connect_peer[f->n_connects++] = *peer;
+	return 0;
+}
+
+static void f_tcp_close(void *ctx, uint32_t cid)
+{
+	struct fake *f = ctx;
+
+	assert_true(f->n_closed < 8);
+	f->closed[f->n_closed++] = cid;
+}
+
+static int f_tcp_state(void *ctx, uint32_t cid)
+{
+	return ((struct fake *)ctx)->state;
+}
+
+static int f_tcp_bind(void *ctx, uint32_t cid, const uint8_t *user, size_t len,
+		      const struct relay_key *k)
+{
+	struct fake *f = ctx;
+
+	if (!f->pending_cid || cid != f->pending_cid)
+		return -ENOENT;
+	if (len != strlen(f->pending_user) || memcmp(user, f->pending_user, len) != 0)
+		return -EPERM;
+	f->bound_to = *k;
+	f->pending_cid = 0;
+	return 0;
+}
+
+static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len)
+{
+	struct fake *f = ctx;
+
+	assert_true(len <= sizeof f->sent);
+	memcpy(f->sent, msg, len);
+	f->sent_len = len;
+	f->sent_to = *k;
+	f->n_sent++;
+}
+
 struct world {
 	struct fake f;
 	struct relay_ops ops;
@@ -143,8 +220,10 @@ static int setup(void **state)
 	char err[128];
 
 	memset(&w, 0, sizeof w);
-	w.ops = (struct relay_ops){ &w.f, f_open, f_close, f_reserve, f_redeem,
-				    f_take, f_give, f_random };
+	w.ops = (struct relay_ops){ .ctx = &w.f, .open = f_open, .close = f_close,
+				    .reserve = f_reserve, .redeem = f_redeem,
+				    .quota_take = f_take, .quota_give = f_give,
+				    .random = f_random };
 	w.auth = auth_new("example.org");
 	assert_int_equal(auth_add_user(w.auth, "alice:secret", err, sizeof err), 0);
 	assert_int_equal(auth_add_user(w.auth, "bob:hunter2", err, sizeof err), 0);
@@ -810,6 +889,349 @@ static void test_unknown_attribute_420(void **state)
 	}
 }
 
+/* RFC 6062 ---------------------------------------------------------------- */
+
+static void enable_tcp(struct world *w)
+{
+	w->ops.open_tcp = f_open_tcp;
+	w->ops.tcp_connect = f_tcp_connect;
+	w->ops.tcp_close = f_tcp_close;
+	w->ops.tcp_state = f_tcp_state;
+	w->ops.tcp_bind = f_tcp_bind;
+	w->ops.send = f_send;
+}
+
+/* A client on a TCP control connection with a TCP allocation. */
+static void tcp_client(struct world *w, struct client *c, uint16_t port, uintptr_t conn)
+{
+	client_init(c, port, "alice", "secret");
+	c->k.transport = TURN_TRANSPORT_TCP;
+	c->k.conn = conn;
+	assert_int_equal(request(w, c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 401);
+	assert_int_equal(request(w, c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 0);
+}
+
+/* The message the engine sent on its own, parsed; its error code or 0. */
+static int sent_message(struct world *w, struct stun_msg *m, uint16_t method, uint16_t cls)
+{
+	int code = 0;
+
+	assert_true(w->f.sent_len > 0);
+	assert_int_equal(stun_parse(m, w->f.sent, w->f.sent_len), STUN_OK);
+	assert_int_equal(m->method, method);
+	assert_int_equal(m->cls, cls);
+	if (cls == STUN_ERROR)
+		assert_true(stun_attr_error(&m->a[SA_ERROR_CODE], &code,
+					    &(const uint8_t *){ 0 }, &(size_t){ 0 }));
+	return code;
+}
+
+static void tcp_with_df(struct stun_builder *b, const void *arg)
+{
+	tcp_transport(b, arg);
+	stun_put(b, TURN_ATTR_DONT_FRAGMENT, NULL, 0);
+}
+
+static void tcp_with_even_port(struct stun_builder *b, const void *arg)
+{
+	const uint8_t r = 0;
+
+	tcp_transport(b, arg);
+	stun_put(b, TURN_ATTR_EVEN_PORT, &r, 1);
+}
+
+static void alice_key(uint8_t key[32])
+{
+	stun_lt_key(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "secret", 6, key);
+}
+
+static void test_tcp_allocate_rules(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	int h = -1;
+
+	enable_tcp(w);
+	/* s5.1: a TCP allocation needs a stream control connection */
+	client_init(&c, 41000, "alice", "secret");
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 400);
+	/* and no EVEN-PORT, RESERVATION-TOKEN or DONT-FRAGMENT */
+	c.k.transport = TURN_TRANSPORT_TCP;
+	c.k.conn = 7;
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_with_df, NULL, T0, true), 400);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_with_even_port, NULL, T0, true),
+			 400);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 0);
+	for (int i = 0; i < MAX_HANDLES; i++)
+		if (w->f.open[i])
+			h = i;
+	assert_true(h >= 0 && w->f.tcp[h]);
+	assert_int_equal(w->f.n_open, 1);
+	/* channels and Send carry datagrams: not on a TCP allocation */
+	{
+		struct bind_args ba = { 0x4000, pub1 };
+
+		assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0, true),
+				 400);
+	}
+	relay_client_gone(w->r, &c.k);
+	assert_int_equal(w->f.n_open, 0);
+}
+
+static void test_tcp_connect_answered_later(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	struct stun_msg m;
+	uint8_t key[32];
+	uint32_t cid;
+	uint8_t connect_tid[STUN_TID_LEN];
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41001, 11);
+	/* s5.2: no answer until the connection is made */
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), -1);
+	memcpy(connect_tid, c.tid, STUN_TID_LEN);
+	assert_int_equal(w->f.n_connects, 1);
+	cid = w->f.connect_cid[0];
+	assert_memory_equal(&w->f.connect_peer[0], &pub1, sizeof pub1);
+	assert_int_equal(relay_tcp_shard(cid), 0);
+	assert_int_equal(w->f.n_sent, 0);
+	/* a second Connect to the same peer while the first is pending: 446 */
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 446);
+	assert_true(relay_tcp_connected(w->r, cid, 0, T0 * 1000ull + 5));
+	assert_int_equal(w->f.n_sent, 1);
+	assert_int_equal(w->f.sent_to.conn, 11);
+	assert_int_equal(sent_message(w, &m, TURN_CONNECT, STUN_SUCCESS), 0);
+	assert_memory_equal(m.tid, connect_tid, STUN_TID_LEN);
+	{
+		uint32_t got;
+
+		assert_true(stun_attr_u32(&m.a[SA_CONNECTION_ID], &got));
+		assert_int_equal(got, cid);
+	}
+	alice_key(key);
+	assert_true(stun_check_integrity(&m, key, 16));
+	/* the connection is pending now, and still the peer's */
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 446);
+	{
+		size_t len = 0;
+		const uint8_t *u = relay_tcp_user(w->r, cid, &len);
+
+		assert_non_null(u);
+		assert_int_equal(len, 5);
+		assert_memory_equal(u, "alice", 5);
+	}
+	assert_int_equal(relay_stats(w->r)->tcp_connected, 1);
+	/* a late or repeated report changes nothing */
+	assert_false(relay_tcp_connected(w->r, cid, 0, T0 * 1000ull + 6));
+	assert_int_equal(w->f.n_sent, 1);
+}
+
+static void test_tcp_connect_failures(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	struct stun_msg m;
+	const struct stun_addr lo = { STUN_FAMILY_IPV4, 22, { 127, 0, 0, 1 } };
+	const struct stun_addr v6 = { STUN_FAMILY_IPV6, 22, { 0x20, 0x01, 0x48, 0x60, [15] = 8 } };
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41002, 12);
+	assert_int_equal(request(w, &c, TURN_CONNECT, NULL, NULL, T0, true), 400);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &lo, T0, true), 403);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &v6, T0, true), 443);
+	/* refused by the peer: 447, and the peer may be tried again */
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), -1);
+	assert_false(relay_tcp_connected(w->r, w->f.connect_cid[0], -ECONNREFUSED,
+					 T0 * 1000ull));
+	assert_int_equal(sent_message(w, &m, TURN_CONNECT, STUN_ERROR), 447);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), -1);
+	assert_int_equal(w->f.n_connects, 2);
+	/* no answer within 30 s: 447 and the attempt is closed */
+	relay_tick(w->r, T0 * 1000ull + RELAY_TCP_TIMEOUT_MS - 1);
+	assert_int_equal(w->f.n_closed, 0);
+	relay_tick(w->r, T0 * 1000ull + RELAY_TCP_TIMEOUT_MS);
+	assert_int_equal(w->f.n_closed, 1);
+	assert_int_equal(w->f.closed[0], w->f.connect_cid[1]);
+	assert_int_equal(sent_message(w, &m, TURN_CONNECT, STUN_ERROR), 447);
+	assert_int_equal(relay_stats(w->r)->tcp_failed, 2);
+	/* the shell could not even start: 447 at once */
+	w->f.connect_err = -EMFILE;
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub2, T0 + 31, true), 447);
+}
+
+static void test_tcp_connect_needs_tcp_allocation(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	enable_tcp(w);
+	client_init(&c, 41003, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 400);
+	assert_int_equal(w->f.n_connects, 0);
+	/* and a Connect with no allocation at all */
+	client_init(&c, 41004, "alice", "secret");
+	c.k.transport = TURN_TRANSPORT_TCP;
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 401);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 437);
+}
+
+static void test_tcp_incoming_needs_permission(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	struct stun_msg m;
+	struct stun_addr peer;
+	uint32_t id, cid, got;
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41005, 13);
+	id = w->f.id[0];
+	/* s5.3: no permission, no connection; the client hears nothing */
+	assert_int_equal(relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull), 0);
+	assert_int_equal(w->f.n_sent, 0);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	cid = relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull);
+	assert_int_not_equal(cid, 0);
+	assert_int_equal(w->f.sent_to.conn, 13);
+	sent_message(w, &m, TURN_CONNECTION_ATTEMPT, STUN_INDICATION);
+	assert_true(stun_attr_u32(&m.a[SA_CONNECTION_ID], &got));
+	assert_int_equal(got, cid);
+	assert_true(stun_attr_addr(&m, &m.a[SA_XOR_PEER_ADDRESS], true, &peer));
+	assert_memory_equal(&peer, &pub1, sizeof peer);
+	/* another port of the same IP is permitted too (permissions are by IP) */
+	peer.port++;
+	assert_int_not_equal(relay_tcp_accepted(w->r, id, &peer, T0 * 1000ull), 0);
+	/* an unknown allocation id, and a UDP allocation's, get nothing */
+	assert_int_equal(relay_tcp_accepted(w->r, id + 1, &pub1, T0 * 1000ull), 0);
+	assert_int_equal(relay_stats(w->r)->tcp_accepted, 2);
+}
+
+static void test_tcp_pending_expires_or_binds(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	uint32_t id, a1, a2;
+	uint64_t t0 = T0 * 1000ull;
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41006, 14);
+	id = w->f.id[0];
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	a1 = relay_tcp_accepted(w->r, id, &pub1, t0);
+	a2 = relay_tcp_accepted(w->r, id, &pub2, t0);
+	assert_int_equal(a2, 0); /* pub2 has no permission */
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub2, T0, true), 0);
+	a2 = relay_tcp_accepted(w->r, id, &pub2, t0);
+	assert_int_not_equal(a1, a2);
+	/* 30 s later: a1 was never bound (closed), a2 was (kept) */
+	w->f.state = RELAY_TCP_PENDING;
+	relay_tick(w->r, t0 + RELAY_TCP_TIMEOUT_MS - 1);
+	assert_int_equal(w->f.n_closed, 0);
+	relay_tick(w->r, t0 + RELAY_TCP_TIMEOUT_MS); /* both asked; both pending */
+	assert_int_equal(w->f.n_closed, 2);
+	/* again, with the shell saying bound: kept until the shell says gone */
+	a1 = relay_tcp_accepted(w->r, id, &pub1, t0 + 40000);
+	w->f.state = RELAY_TCP_BOUND;
+	relay_tick(w->r, t0 + 80000);
+	relay_tick(w->r, t0 + 90000);
+	assert_int_equal(w->f.n_closed, 2);
+	assert_non_null(relay_tcp_user(w->r, a1, &(size_t){ 0 }));
+	w->f.state = RELAY_TCP_GONE;
+	relay_tick(w->r, t0 + 91000);
+	assert_int_equal(w->f.n_closed, 2); /* gone by itself: nothing to close */
+	assert_null(relay_tcp_user(w->r, a1, &(size_t){ 0 }));
+	/* the slot comes back with a new id */
+	a2 = relay_tcp_accepted(w->r, id, &pub1, t0 + 92000);
+	assert_int_not_equal(a2, 0);
+	assert_int_not_equal(a2, a1);
+}
+
+static void put_connection_id(struct stun_builder *b, const void *arg)
+{
+	stun_put_u32(b, TURN_ATTR_CONNECTION_ID, *(const uint32_t *)arg);
+}
+
+static void test_tcp_connection_bind(void **state)
+{
+	struct world *w = *state;
+	struct client c, d, e;
+	uint32_t id, cid, wrong;
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41007, 15);
+	id = w->f.id[0];
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	cid = relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull);
+	w->f.pending_cid = cid;
+	w->f.pending_user = "alice";
+	/* on the control connection itself: 400 */
+	assert_int_equal(request(w, &c, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 400);
+	/* over UDP: 400 */
+	client_init(&d, 41008, "alice", "secret");
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 401);
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 400);
+	/* a new TCP connection, unauthenticated first: the usual 401 */
+	client_init(&d, 41009, "alice", "secret");
+	d.k.transport = TURN_TRANSPORT_TCP;
+	d.k.conn = 16;
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 401);
+	/* an unknown id, no id: 400 */
+	wrong = cid ^ 1;
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &wrong, T0,
+				 true), 400);
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, NULL, NULL, T0, true), 400);
+	/* another user who learnt the id: 400 */
+	client_init(&e, 41010, "bob", "hunter2");
+	e.k.transport = TURN_TRANSPORT_TCP;
+	e.k.conn = 17;
+	assert_int_equal(request(w, &e, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 401);
+	assert_int_equal(request(w, &e, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 400);
+	/* the owner: success, signed, and the shell joins the connections */
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 0);
+	assert_true(d.resp.mi_off > 0);
+	assert_int_equal(w->f.bound_to.conn, 16);
+	/* only once */
+	assert_int_equal(request(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				 true), 400);
+}
+
+static void test_tcp_allocation_gone_closes_all(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	struct stun_msg m;
+	uint32_t id, acc;
+	uint32_t zero = 0;
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41011, 18);
+	id = w->f.id[0];
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	acc = relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub2, T0, true), -1);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0, true), 0);
+	/* both closed; the pending Connect got its 447 */
+	assert_int_equal(w->f.n_closed, 2);
+	assert_true((w->f.closed[0] == acc && w->f.closed[1] == w->f.connect_cid[0]) ||
+		    (w->f.closed[1] == acc && w->f.closed[0] == w->f.connect_cid[0]));
+	assert_int_equal(sent_message(w, &m, TURN_CONNECT, STUN_ERROR), 447);
+	assert_int_equal(w->f.n_open, 0);
+	assert_null(relay_tcp_user(w->r, acc, &(size_t){ 0 }));
+	assert_false(relay_tcp_connected(w->r, w->f.connect_cid[0], 0, T0 * 1000ull));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +1262,14 @@ int main(void)
 		T(test_dont_fragment),
 		T(test_client_gone_frees),
 		T(test_unknown_attribute_420),
+		T(test_tcp_allocate_rules),
+		T(test_tcp_connect_answered_later),
+		T(test_tcp_connect_failures),
+		T(test_tcp_connect_needs_tcp_allocation),
+		T(test_tcp_incoming_needs_permission),
+		T(test_tcp_pending_expires_or_binds),
+		T(test_tcp_connection_bind),
+		T(test_tcp_allocation_gone_closes_all),
 #undef T
 	};
 
