@@ -81,7 +81,7 @@ static int parse_want(const struct relay *r, const struct relay_key *k,
 		    m->a[SA_DONT_FRAGMENT].v)
 			return STUN_ERR_BAD_REQUEST;
 		w->tcp = true;
-	} else if (rt->v[0] != TURN_TRANSPORT_UDP) {
+	} else if (rt->v[0] != TURN_TRANSPORT_UDP || c->no_udp_relay) {
 		return STUN_ERR_UNSUPPORTED_TRANSPORT;
 	}
 	if (tok->v && (ep->v || m->a[SA_REQUESTED_ADDRESS_FAMILY].v ||

@@ -148,6 +148,23 @@ static struct relay_action authenticated(struct relay *r, const struct relay_key
 	return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_MISMATCH, now, out, cap);
 }
 
+/* Authenticate m from k: its own nonce, or for a ConnectionBind the one its
+ * control connection was given. */
+static int check(struct relay *r, const struct relay_key *k, const struct stun_msg *m,
+		 uint64_t now_ms, struct auth_result *auth)
+{
+	const struct relay_config *c = r->cfg;
+	struct stun_addr origin;
+
+	if (auth_check(c->auth, m, now_ms / 1000, &k->client, c->nonce_secret,
+		       (size_t)c->n_nonce_secrets, auth) == 0)
+		return 0;
+	if (auth->reason != AUTH_BAD_NONCE || !tcp_bind_origin(r, k, m, &origin))
+		return auth->code;
+	return auth_check(c->auth, m, now_ms / 1000, &origin, c->nonce_secret,
+			  (size_t)c->n_nonce_secrets, auth);
+}
+
 struct relay_action relay_from_client(struct relay *r, const struct relay_key *k,
 				      const struct stun_msg *m, uint64_t now_ms,
 				      uint8_t *out, size_t cap)
@@ -166,8 +183,7 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 		stat_inc(&r->stats.rate_limited, 1);
 		return none;
 	}
-	if (auth_check(r->cfg->auth, m, now_ms / 1000, &k->client, r->cfg->nonce_secret,
-		       (size_t)r->cfg->n_nonce_secrets, &auth) != 0) {
+	if (check(r, k, m, now_ms, &auth) != 0) {
 		/* a first request without credentials is the normal challenge */
 		if (auth.reason == AUTH_NO_INTEGRITY)
 			stat_inc(&r->stats.challenges, 1);

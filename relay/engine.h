@@ -118,6 +118,9 @@ struct relay_action tcp_bind_request(struct relay *r, const struct relay_key *k,
 				     const struct auth_result *auth, uint64_t now,
 				     uint8_t *out, size_t cap);
 void tcp_release(struct relay *r, struct alloc *a);
+/* A ConnectionBind's control connection address (ops->tcp_origin). */
+bool tcp_bind_origin(const struct relay *r, const struct relay_key *k,
+		     const struct stun_msg *m, struct stun_addr *origin);
 void tcp_tick(struct relay *r, uint64_t now);
 void tcp_free_all(struct relay *r);
 

@@ -58,6 +58,7 @@ struct relay_config {
 	uint16_t channel_max;     /* CHANNEL_MAX, or CHANNEL_MAX_RFC5766 */
 	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
 	uint64_t capacity_bps;    /* this engine's share of bps-capacity; 0: none */
+	bool no_udp_relay;        /* REQUESTED-TRANSPORT UDP gets 442 */
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	uint8_t shard;            /* this engine's worker: the top byte of its
 				     TCP connection ids (relay_tcp_shard) */
@@ -103,7 +104,8 @@ struct relay_ops {
 	 */
 	int (*open_tcp)(void *ctx, uint32_t id, const struct stun_addr *bind);
 	/* Connect from listening handle's address to peer for connection cid
-	 * and report with relay_tcp_connected(); 0 or -errno. */
+	 * and report with relay_tcp_connected(); 0 or -errno, -EEXIST when
+	 * that address pair is already connected (446). */
 	int (*tcp_connect)(void *ctx, int handle, uint32_t cid, const struct stun_addr *peer);
 	/* Close peer connection cid in whatever state: connecting, waiting
 	 * for its ConnectionBind, or joined to a client data connection. */
@@ -118,8 +120,15 @@ struct relay_ops {
 	 */
 	int (*tcp_bind)(void *ctx, uint32_t cid, const uint8_t *user, size_t len,
 			const struct relay_key *k);
-	/* A message the engine makes on its own (a Connect's late answer, a
-	 * ConnectionAttempt) for stream client k. */
+	/*
+	 * The control connection's client address for pending connection
+	 * cid, or false. A ConnectionBind may carry the nonce the control
+	 * connection was given (coturn's clients do), though nonces are
+	 * bound to the client's port and the data connection has its own.
+	 */
+	bool (*tcp_origin)(void *ctx, uint32_t cid, struct stun_addr *client);
+	/* A message the engine makes on its own (a Connect's late answer)
+	 * for stream client k. */
 	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
 };
 
@@ -207,15 +216,20 @@ const struct relay_stats *relay_stats(const struct relay *r);
 bool relay_tcp_connected(struct relay *r, uint32_t cid, int err, uint64_t now_ms);
 /*
  * A peer connected to TCP allocation id's relayed address. Returns the new
- * connection's id, announced to the client at once with a ConnectionAttempt
- * through ops->send, or 0: close it (no permission, no such allocation, at
- * the limit). The shell must record the connection before its loop runs on,
- * as the client may bind it on any worker.
+ * connection's id, or 0: close it (no permission, no such allocation, at the
+ * limit). The shell records the connection where any worker can bind it,
+ * then sends the client what relay_tcp_announce() writes.
  */
 uint32_t relay_tcp_accepted(struct relay *r, uint32_t id, const struct stun_addr *peer,
 			    uint64_t now_ms);
-/* The username of the allocation that owns connection cid, or NULL. */
-const uint8_t *relay_tcp_user(const struct relay *r, uint32_t cid, size_t *len);
+/* The ConnectionAttempt for pending connection cid, into out; returns the
+ * client to send it to and sets *len, or NULL. */
+const struct relay_key *relay_tcp_announce(struct relay *r, uint32_t cid, uint8_t *out,
+					   size_t cap, size_t *len);
+/* The username and client address of the allocation that owns connection
+ * cid; false if there is none. */
+bool relay_tcp_owner(const struct relay *r, uint32_t cid, const uint8_t **user,
+		     size_t *len, struct stun_addr *client);
 
 /* The shard (relay_config.shard) whose engine made connection id cid. */
 static inline uint8_t relay_tcp_shard(uint32_t cid)

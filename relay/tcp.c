@@ -147,11 +147,16 @@ struct relay_action tcp_connect_request(struct relay *r, struct alloc *a,
 	t->sha256 = auth->sha256_integrity;
 	t->fingerprint = m->fp_off != 0;
 	h = a->handle[peer.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4];
-	if (r->ops->tcp_connect(r->ops->ctx, h, t->cid, &peer) < 0) {
+	code = r->ops->tcp_connect(r->ops->ctx, h, t->cid, &peer);
+	if (code < 0) {
 		stat_inc(&r->stats.tcp_failed, 1);
 		tcp_drop(r, a, t);
-		return reply_error(r, &a->key, m, auth, STUN_ERR_CONNECTION_TIMEOUT, now, out,
-				   cap);
+		/* -EEXIST: the kernel already has this very connection, e.g. the
+		 * peer's own connect to us still waiting to be accepted */
+		return reply_error(r, &a->key, m, auth,
+				   code == -EEXIST ? STUN_ERR_CONNECTION_ALREADY_EXISTS
+						   : STUN_ERR_CONNECTION_TIMEOUT,
+				   now, out, cap);
 	}
 	return none; /* answered by relay_tcp_connected() or the tick */
 }
@@ -179,10 +184,7 @@ uint32_t relay_tcp_accepted(struct relay *r, uint32_t id, const struct stun_addr
 			    uint64_t now_ms)
 {
 	struct alloc *a = alloc_by_id(r->allocs, id);
-	uint8_t buf[TCP_MSG_MAX], tid[STUN_TID_LEN];
-	struct stun_builder b;
 	struct tcpc *t;
-	size_t len;
 
 	if (!a || !a->tcp)
 		return 0;
@@ -198,15 +200,27 @@ uint32_t relay_tcp_accepted(struct relay *r, uint32_t id, const struct stun_addr
 		stat_inc(&r->stats.tcp_refused, 1);
 		return 0;
 	}
-	r->ops->random(r->ops->ctx, tid, sizeof tid);
-	stun_build_init(&b, buf, sizeof buf,
-			stun_type(TURN_CONNECTION_ATTEMPT, STUN_INDICATION), tid);
-	stun_put_u32(&b, TURN_ATTR_CONNECTION_ID, t->cid);
-	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, peer, true);
-	len = reply_seal(&b, r, NULL, 0, false, false);
-	r->ops->send(r->ops->ctx, &a->key, buf, len);
 	stat_inc(&r->stats.tcp_accepted, 1);
 	return t->cid;
+}
+
+const struct relay_key *relay_tcp_announce(struct relay *r, uint32_t cid, uint8_t *out,
+					   size_t cap, size_t *len)
+{
+	struct tcpc *t = tcp_find(r, cid);
+	uint8_t tid[STUN_TID_LEN];
+	struct stun_builder b;
+	struct alloc *a;
+
+	if (!t || t->state != TCPC_PENDING || !(a = alloc_by_id(r->allocs, t->alloc_id)))
+		return NULL;
+	r->ops->random(r->ops->ctx, tid, sizeof tid);
+	stun_build_init(&b, out, cap, stun_type(TURN_CONNECTION_ATTEMPT, STUN_INDICATION),
+			tid);
+	stun_put_u32(&b, TURN_ATTR_CONNECTION_ID, t->cid);
+	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, &t->peer, true);
+	*len = reply_seal(&b, r, NULL, 0, false, false);
+	return *len ? &a->key : NULL;
 }
 
 struct relay_action tcp_bind_request(struct relay *r, const struct relay_key *k,
@@ -229,15 +243,28 @@ struct relay_action tcp_bind_request(struct relay *r, const struct relay_key *k,
 	return act;
 }
 
-const uint8_t *relay_tcp_user(const struct relay *r, uint32_t cid, size_t *len)
+bool relay_tcp_owner(const struct relay *r, uint32_t cid, const uint8_t **user,
+		     size_t *len, struct stun_addr *client)
 {
 	const struct tcpc *t = tcp_find(r, cid);
 	const struct alloc *a;
 
 	if (!t || !(a = alloc_by_id(r->allocs, t->alloc_id)))
-		return NULL;
+		return false;
+	*user = a->user;
 	*len = a->user_len;
-	return a->user;
+	*client = a->key.client;
+	return true;
+}
+
+bool tcp_bind_origin(const struct relay *r, const struct relay_key *k,
+		     const struct stun_msg *m, struct stun_addr *origin)
+{
+	uint32_t cid;
+
+	return m->method == TURN_CONNECTION_BIND && k->transport == TURN_TRANSPORT_TCP &&
+	       r->ops->tcp_origin && stun_attr_u32(&m->a[SA_CONNECTION_ID], &cid) &&
+	       r->ops->tcp_origin(r->ops->ctx, cid, origin);
 }
 
 void tcp_release(struct relay *r, struct alloc *a)

@@ -49,6 +49,9 @@ struct counters {
 	counter_t open_connections[TP_COUNT];
 	counter_t rx_bytes[TP_COUNT];
 	counter_t tx_bytes[TP_COUNT];
+	/* RFC 6062 joined connections: bytes [0] to peers, [1] to clients */
+	counter_t tcp_relay_bytes[2];
+	counter_t tcp_relay_open;
 };
 
 static inline void counter_add(counter_t *c, uint64_t n)

@@ -21,6 +21,11 @@ enum server_limits {
 	STREAM_HANDSHAKE_SECONDS = 10,
 	/* accept() failing with EMFILE pauses accepting for this long (ms) */
 	ACCEPT_BACKOFF_MS = 500,
+	/* peers waiting to be accepted by one TCP allocation (RFC 6062) */
+	TCP_RELAY_BACKLOG = 16,
+	/* a joined RFC 6062 pair stops reading one side while the other has
+	 * this much unsent */
+	SPLICE_MAX_OUTPUT = 256 * 1024,
 	/* worker threads */
 	WORKERS_MAX = 256,
 	/* listening sockets per worker (ips x ports x transports) */

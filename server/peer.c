@@ -17,6 +17,7 @@
 #include "server/peer.h"
 #include "server/reserve.h"
 #include "server/service.h"
+#include "server/tcprelay.h"
 #include "server/udp.h"
 
 enum {
@@ -30,6 +31,8 @@ struct peer_sock {
 	int fd;
 	uint32_t id; /* the allocation's, or UINT32_MAX for a reservation */
 };
+
+static void peer_on_accept(evutil_socket_t fd, short what, void *arg);
 
 struct peer_table {
 	struct peer_sock **sock; /* by handle */
@@ -211,7 +214,7 @@ fail:
 }
 
 /* Give a bound socket an event on w's loop and a handle. */
-static int adopt(struct worker *w, uint32_t id, int fd)
+static int adopt_cb(struct worker *w, uint32_t id, int fd, event_callback_fn cb)
 {
 	struct peer_table *t = w->peers;
 	struct peer_sock *s;
@@ -224,7 +227,7 @@ static int adopt(struct worker *w, uint32_t id, int fd)
 	s->fd = fd;
 	s->w = w;
 	s->id = id;
-	s->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, peer_on_read, s);
+	s->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, cb, s);
 	if (!s->ev || event_add(s->ev, NULL) < 0) {
 		if (s->ev)
 			event_free(s->ev);
@@ -235,6 +238,11 @@ static int adopt(struct worker *w, uint32_t id, int fd)
 	h = t->free_handles[--t->n_free];
 	t->sock[h] = s;
 	return h;
+}
+
+static int adopt(struct worker *w, uint32_t id, int fd)
+{
+	return adopt_cb(w, id, fd, peer_on_read);
 }
 
 int peer_open(struct worker *w, uint32_t id, const struct stun_addr *where,
@@ -298,4 +306,63 @@ bool peer_send(struct worker *w, int h, const struct stun_addr *to,
 		return false;
 	sl = netaddr_from_stun(to, &ss);
 	return sendto(t->sock[h]->fd, data, len, 0, (struct sockaddr *)&ss, sl) >= 0;
+}
+
+/* RFC 6062: peers connecting to a TCP allocation's relayed address. */
+static void peer_on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_sock *s = arg;
+
+	for (int i = 0; i < TCP_ACCEPTS_PER_EVENT; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (c < 0)
+			return; /* EAGAIN, or out of descriptors: the peer waits */
+		tcprelay_accepted(s->w, s->id, c);
+	}
+}
+
+int peer_tcp_socket(int family)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e, one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if ((family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * A TCP allocation's listening socket. SO_REUSEPORT goes on only after the
+ * bind: the connects of ops_tcp_connect may then share the port, but no
+ * other allocation's listener can, since its own bind happens without it.
+ */
+int peer_open_tcp(struct worker *w, uint32_t id, const struct stun_addr *where)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = netaddr_from_stun(where, &ss);
+	int fd = peer_tcp_socket(ss.ss_family), e, one = 1;
+
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, TCP_RELAY_BACKLOG) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return adopt_cb(w, id, fd, peer_on_accept);
+}
+
+int peer_fd(const struct worker *w, int h)
+{
+	const struct peer_table *t = w->peers;
+
+	return h >= 0 && (uint32_t)h < t->max && t->sock[h] ? t->sock[h]->fd : -1;
 }

@@ -25,6 +25,13 @@ int peer_reserve(struct worker *w, const struct stun_addr *where, const uint8_t 
 		 uint64_t now);
 int peer_redeem(struct worker *w, uint32_t id, const uint8_t token[8], bool dont_fragment,
 		uint64_t now, struct stun_addr *bound);
+/* The relay_ops.open_tcp behind RFC 6062: a listening socket. */
+int peer_open_tcp(struct worker *w, uint32_t id, const struct stun_addr *bind);
+/* A non-blocking TCP socket for a relayed address (v6-only, SO_REUSEADDR),
+ * or -errno. */
+int peer_tcp_socket(int family);
+/* The socket behind handle h, or -1. */
+int peer_fd(const struct worker *w, int h);
 /* Send data to a peer from relay socket handle; false if it failed. */
 bool peer_send(struct worker *w, int handle, const struct stun_addr *to,
 	       const uint8_t *data, size_t len);

@@ -24,6 +24,7 @@ struct turn_sum {
 	uint64_t policy_denied[POLICY_VERDICT_COUNT];
 	uint64_t quota_rejected, capacity_rejected, challenges, rate_limited;
 	uint64_t dropped[RD_COUNT];
+	uint64_t tcp_connected, tcp_accepted, tcp_failed, tcp_refused;
 };
 
 struct stats {
@@ -119,6 +120,10 @@ static void sum_turn(const struct server *srv, struct turn_sum *t)
 		t->capacity_rejected += LOAD(s->capacity_rejected);
 		for (int k = 0; k < RD_COUNT; k++)
 			t->dropped[k] += LOAD(s->dropped[k]);
+		t->tcp_connected += LOAD(s->tcp_connected);
+		t->tcp_accepted += LOAD(s->tcp_accepted);
+		t->tcp_failed += LOAD(s->tcp_failed);
+		t->tcp_refused += LOAD(s->tcp_refused);
 	}
 }
 
@@ -131,7 +136,35 @@ static const char *relay_drop_name(int r)
 	return names[r];
 }
 
-static void write_turn(struct evbuffer *b, const struct server *srv)
+/* RFC 6062: peer connections by outcome, joined pairs, their bytes. */
+static void write_tcp_relay(struct evbuffer *b, const struct turn_sum *t,
+			    const struct counters *sum)
+{
+	help(b, "tern_tcp_peer_connections_total", "counter",
+	     "TCP relay (RFC 6062) peer connections, by outcome.");
+	evbuffer_add_printf(b,
+			    "tern_tcp_peer_connections_total{result=\"connected\"} %llu\n"
+			    "tern_tcp_peer_connections_total{result=\"accepted\"} %llu\n"
+			    "tern_tcp_peer_connections_total{result=\"failed\"} %llu\n"
+			    "tern_tcp_peer_connections_total{result=\"refused\"} %llu\n",
+			    (unsigned long long)t->tcp_connected,
+			    (unsigned long long)t->tcp_accepted,
+			    (unsigned long long)t->tcp_failed,
+			    (unsigned long long)t->tcp_refused);
+	help(b, "tern_tcp_relay_connections", "gauge",
+	     "TCP relay client data connections joined to a peer now.");
+	evbuffer_add_printf(b, "tern_tcp_relay_connections %llu\n",
+			    (unsigned long long)counter_get(&sum->tcp_relay_open));
+	help(b, "tern_tcp_relay_bytes_total", "counter",
+	     "Bytes relayed between joined TCP connections, by direction.");
+	evbuffer_add_printf(b, "tern_tcp_relay_bytes_total{direction=\"to_peer\"} %llu\n"
+			       "tern_tcp_relay_bytes_total{direction=\"to_client\"} %llu\n",
+			    (unsigned long long)counter_get(&sum->tcp_relay_bytes[0]),
+			    (unsigned long long)counter_get(&sum->tcp_relay_bytes[1]));
+}
+
+static void write_turn(struct evbuffer *b, const struct server *srv,
+		       const struct counters *sum)
 {
 	struct turn_sum t;
 
@@ -181,6 +214,7 @@ static void write_turn(struct evbuffer *b, const struct server *srv)
 	for (int k = 0; k < RD_COUNT; k++)
 		evbuffer_add_printf(b, "tern_relay_dropped_total{reason=\"%s\"} %llu\n",
 				    relay_drop_name(k), (unsigned long long)t.dropped[k]);
+	write_tcp_relay(b, &t, sum);
 }
 
 static void reply(struct evhttp_request *req, int code, const char *reason,
@@ -208,7 +242,7 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		for (int i = 0; i < s->srv->n_workers; i++)
 			counters_sum(sum, &s->srv->workers[i]->counters);
 		write_metrics(b, s, sum);
-		write_turn(b, s->srv);
+		write_turn(b, s->srv, sum);
 		free(sum);
 		reply(req, 200, "OK", "text/plain; version=0.0.4", b);
 	} else {

@@ -21,6 +21,7 @@
 #include "server/netaddr.h"
 #include "server/service.h"
 #include "server/stream.h"
+#include "server/tcprelay.h"
 
 enum { STREAM_REPLY_MAX = 4096 }; /* a STUN reply, RFC 5780 PADDING included */
 
@@ -38,6 +39,11 @@ struct stream_conn {
 	struct bufferevent *bev;
 	struct stun_addr peer;
 	struct stream_conn *prev, *next; /* the worker's list, for shutdown */
+	/* RFC 6062: a client data connection, joined to a peer's */
+	uint32_t cid;
+	int join_fd;                /* the peer socket, until the join */
+	struct bufferevent *peer_bev;
+	bool draining;              /* one side ended: flush the other, close */
 };
 
 static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len);
@@ -45,6 +51,15 @@ static bool queue(struct stream_conn *c, const uint8_t *p, size_t len);
 
 static void conn_close(struct stream_conn *c)
 {
+	/* out of the shared table before the socket number can be reused */
+	if (c->peer_bev || c->join_fd >= 0)
+		tcp_hub_remove(c->w->srv->tcp, c->cid);
+	if (c->peer_bev) {
+		bufferevent_free(c->peer_bev);
+		counter_dec(&c->w->counters.tcp_relay_open);
+	} else if (c->join_fd >= 0) {
+		close(c->join_fd);
+	}
 	service_conn_gone(c->w, c->ls, &c->peer, (uintptr_t)c);
 	counter_dec(&c->w->counters.open_connections[c->ls->tp]);
 	c->w->n_conns--;
@@ -85,6 +100,8 @@ static bool conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
 	return queue(c, out, r.len);
 }
 
+static void splice_start(struct stream_conn *c);
+
 static void stream_on_read(struct bufferevent *bev, void *arg)
 {
 	struct stream_conn *c = arg;
@@ -107,6 +124,10 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		evbuffer_drain(in, (size_t)n);
+		if (c->join_fd >= 0) { /* ConnectionBind answered: data from here on */
+			splice_start(c);
+			return;
+		}
 	}
 }
 
@@ -156,6 +177,7 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c->base.send = conn_on_send;
+	c->join_fd = -1;
 	c->w = w;
 	c->ls = sl->ls;
 	netaddr_to_stun(sa, &c->peer);
@@ -288,4 +310,119 @@ static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len)
 	}
 	counter_add(&c->w->counters.tx_bytes[c->ls->tp], len);
 	return queue(c, p, len);
+}
+
+void stream_join(uintptr_t conn, uint32_t cid, int fd)
+{
+	struct stream_conn *c = (struct stream_conn *)conn;
+
+	c->cid = cid;
+	c->join_fd = fd;
+}
+
+/*
+ * A joined pair (RFC 6062 s5.5): bytes from one side go to the other as
+ * they come, no framing. A side whose peer has SPLICE_MAX_OUTPUT unsent
+ * stops reading until it drains to half that, so a slow reader slows the
+ * writer down (TCP's own back-pressure) instead of growing our buffers.
+ */
+static void pump(struct stream_conn *c, struct bufferevent *from, struct bufferevent *to,
+		 counter_t *bytes)
+{
+	struct evbuffer *in = bufferevent_get_input(from);
+	struct evbuffer *out = bufferevent_get_output(to);
+
+	counter_add(bytes, evbuffer_get_length(in));
+	evbuffer_add_buffer(out, in);
+	if (evbuffer_get_length(out) >= SPLICE_MAX_OUTPUT)
+		bufferevent_disable(from, EV_READ);
+}
+
+static void splice_client_read(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	pump(c, c->bev, c->peer_bev, &c->w->counters.tcp_relay_bytes[0]);
+}
+
+static void splice_peer_read(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	pump(c, c->peer_bev, c->bev, &c->w->counters.tcp_relay_bytes[1]);
+}
+
+/* to has written down to its low mark: resume its source, or finish. */
+static void drained(struct stream_conn *c, struct bufferevent *to, struct bufferevent *from)
+{
+	if (!c->draining)
+		bufferevent_enable(from, EV_READ);
+	else if (evbuffer_get_length(bufferevent_get_output(to)) == 0)
+		conn_close(c);
+}
+
+static void splice_client_write(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	drained(c, c->bev, c->peer_bev);
+}
+
+static void splice_peer_write(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	drained(c, c->peer_bev, c->bev);
+}
+
+/* One side ended: the other gets what is still on its way, then both close. */
+static void splice_end(struct stream_conn *c, struct bufferevent *ended)
+{
+	struct bufferevent *other = ended == c->bev ? c->peer_bev : c->bev;
+
+	if (c->draining || evbuffer_get_length(bufferevent_get_output(other)) == 0) {
+		conn_close(c);
+		return;
+	}
+	c->draining = true;
+	bufferevent_disable(ended, EV_READ | EV_WRITE);
+	bufferevent_disable(other, EV_READ);
+}
+
+static void splice_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		splice_end(arg, bev);
+}
+
+static void splice_peer_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		splice_end(arg, bev);
+}
+
+static void splice_start(struct stream_conn *c)
+{
+	struct bufferevent *pb;
+
+	pb = bufferevent_socket_new(c->w->base, c->join_fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!pb) {
+		conn_close(c); /* closes join_fd */
+		return;
+	}
+	c->join_fd = -1;
+	c->peer_bev = pb;
+	counter_inc(&c->w->counters.tcp_relay_open);
+	/* the allocation's lifetime governs now, not the idle timer */
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, SPLICE_MAX_OUTPUT / 2, 0);
+	bufferevent_setwatermark(pb, EV_WRITE, SPLICE_MAX_OUTPUT / 2, 0);
+	bufferevent_setcb(c->bev, splice_client_read, splice_client_write,
+			  splice_client_event, c);
+	bufferevent_setcb(pb, splice_peer_read, splice_peer_write, splice_peer_event, c);
+	bufferevent_enable(pb, EV_READ | EV_WRITE);
+	/* what the client sent right behind its ConnectionBind is data already */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+		splice_client_read(c->bev, c);
 }

@@ -17,6 +17,12 @@ struct stream_listener *stream_listen(struct worker *w, const struct listener_sp
 				      char *err, size_t errlen);
 /* Stop listening. Open connections live on until stream_close_all. */
 void stream_listener_free(struct stream_listener *l);
+/*
+ * RFC 6062 ConnectionBind: once the success response to the message being
+ * handled has been queued, connection conn (w's) carries only data, to and
+ * from peer socket fd (connection cid), which it now owns.
+ */
+void stream_join(uintptr_t conn, uint32_t cid, int fd);
 /* Close every connection w owns (at shutdown, in w's thread or after it). */
 void stream_close_all(struct worker *w);
 

@@ -21,6 +21,7 @@
 #include "server/netaddr.h"
 #include "server/quota.h"
 #include "server/reserve.h"
+#include "server/tcprelay.h"
 #include "server/turn.h"
 
 static bool ip_of(const char *text, struct stun_addr *out)
@@ -238,6 +239,7 @@ static void limits(struct server *srv)
 	rc->max_allocations = (uint32_t)c->max_allocations;
 	rc->channel_max = c->rfc5766_channel_numbers ? CHANNEL_MAX_RFC5766 : CHANNEL_MAX;
 	rc->max_bps = (uint64_t)c->max_bps;
+	rc->no_udp_relay = c->no_udp_relay;
 	/* each worker enforces its share: no lock on the packet path */
 	rc->capacity_bps = c->bps_capacity ? (c->bps_capacity + (uint64_t)srv->n_workers - 1) /
 						   (uint64_t)srv->n_workers : 0;
@@ -268,7 +270,8 @@ int turn_setup(struct server *srv, char *err, size_t errlen)
 	srv->policy = policy_new();
 	srv->quota = quota_new((uint32_t)c->user_quota, (uint32_t)c->total_quota);
 	srv->reserve = reserve_new();
-	if (!srv->auth || !srv->policy || !srv->quota || !srv->reserve) {
+	srv->tcp = tcp_hub_new();
+	if (!srv->auth || !srv->policy || !srv->quota || !srv->reserve || !srv->tcp) {
 		snprintf(err, errlen, "TURN: out of memory (or realm too long)");
 		return -1;
 	}
@@ -288,5 +291,6 @@ void turn_teardown(struct server *srv)
 	policy_free(srv->policy);
 	quota_free(srv->quota);
 	reserve_free(srv->reserve);
+	tcp_hub_free(srv->tcp);
 	OPENSSL_cleanse(srv->relay.nonce_secret, sizeof srv->relay.nonce_secret);
 }

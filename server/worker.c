@@ -9,12 +9,15 @@
 
 #include <sys/random.h>
 
+#include <openssl/crypto.h>
+
 #include "server/dtls.h"
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
 #include "server/reserve.h"
 #include "server/stream.h"
+#include "server/tcprelay.h"
 #include "server/udp.h"
 #include "server/worker.h"
 
@@ -120,9 +123,13 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 		.quota_take = ops_quota_take, .quota_give = ops_quota_give,
 		.random = ops_random,
 	};
+	if (!w->srv->cfg->no_tcp_relay)
+		tcprelay_ops(&w->ops);
+	w->relay = w->srv->relay;
+	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */
 	w->peers = peer_table_new(2 * max + 256);
-	w->engine = w->peers ? relay_new(&w->srv->relay, &w->ops) : NULL;
+	w->engine = w->peers ? relay_new(&w->relay, &w->ops) : NULL;
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
 	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0) {
 		snprintf(err, errlen, "worker %d: cannot make a TURN engine for %u "
@@ -187,6 +194,8 @@ void worker_free(struct worker *w)
 	for (int i = 0; i < w->n_dtls; i++)
 		dtls_listener_free(w->dtls[i]);
 	relay_free(w->engine); /* closes its relay sockets through peer_close */
+	tcprelay_free_attempts(w);
+	OPENSSL_cleanse(w->relay.nonce_secret, sizeof w->relay.nonce_secret);
 	peer_table_free(w->peers);
 	if (w->tick)
 		event_free(w->tick);

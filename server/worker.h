@@ -42,6 +42,7 @@ struct server {
 	struct reserve *reserve; /* EVEN-PORT held ports, all workers */
 	struct auth *auth;
 	struct policy *policy;
+	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
 	struct worker *workers[WORKERS_MAX];
 	int n_workers;
 };
@@ -54,6 +55,8 @@ struct udp_batch;
 struct peer_table;
 struct quota;
 struct reserve;
+struct tcp_hub;
+struct tcp_attempt;
 
 struct worker {
 	int id;
@@ -63,7 +66,9 @@ struct worker {
 	struct counters counters;
 	struct udp_batch *batch;
 	struct relay *engine; /* this worker's allocations; NULL without TURN */
+	struct relay_config relay; /* srv->relay, with this worker's shard */
 	struct relay_ops ops;
+	struct tcp_attempt *tcp_attempts; /* RFC 6062 connects in progress */
 	struct peer_table *peers;
 	struct event *tick;
 	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */

@@ -143,6 +143,12 @@ static int f_tcp_bind(void *ctx, uint32_t cid, const uint8_t *u, size_t n,
 	return cid == ((struct fake *)ctx)->last_cid ? 0 : -ENOENT;
 }
 
+static bool f_tcp_origin(void *ctx, uint32_t cid, struct stun_addr *client)
+{
+	*client = (struct stun_addr){ STUN_FAMILY_IPV4, 40000, { 192, 0, 2, 1 } };
+	return cid == ((struct fake *)ctx)->last_cid;
+}
+
 static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len)
 {
 	struct stun_msg m;
@@ -258,8 +264,16 @@ static void step_tcp(struct run *x, const uint8_t *p, size_t len, uint8_t port, 
 	}
 	default:
 		cid = relay_tcp_accepted(x->r, len % 4, &peer, x->now);
-		if (cid)
+		if (cid) {
+			uint8_t out[512];
+			size_t n = 0;
+			struct stun_msg m;
+
 			track(x->f, cid);
+			if (!relay_tcp_announce(x->r, cid, out, sizeof out, &n) ||
+			    stun_parse(&m, out, n) != STUN_OK)
+				abort();
+		}
 	}
 }
 
@@ -311,7 +325,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.redeem = f_redeem, .quota_take = f_take, .quota_give = f_give,
 		.random = f_random, .open_tcp = f_open_tcp, .tcp_connect = f_tcp_connect,
 		.tcp_close = f_tcp_close, .tcp_state = f_tcp_state, .tcp_bind = f_tcp_bind,
-		.send = f_send,
+		.send = f_send, .tcp_origin = f_tcp_origin,
 	};
 	struct relay_config cfg = {
 		.default_lifetime = 600, .max_lifetime = 3600, .permission_lifetime = 300,

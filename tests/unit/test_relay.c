@@ -41,6 +41,7 @@ struct fake {
 	int state;              /* what tcp_state answers */
 	uint32_t pending_cid;   /* the one connection tcp_bind knows */
 	const char *pending_user;
+	struct stun_addr pending_origin;
 	struct relay_key bound_to;
 	uint8_t sent[512];      /* the last message sent on the engine's own */
 	size_t sent_len;
@@ -189,6 +190,16 @@ static int f_tcp_bind(void *ctx, uint32_t cid, const uint8_t *user, size_t len,
 	f->bound_to = *k;
 	f->pending_cid = 0;
 	return 0;
+}
+
+static bool f_tcp_origin(void *ctx, uint32_t cid, struct stun_addr *client)
+{
+	struct fake *f = ctx;
+
+	if (!f->pending_cid || cid != f->pending_cid)
+		return false;
+	*client = f->pending_origin;
+	return true;
 }
 
 static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len)
@@ -899,6 +910,7 @@ static void enable_tcp(struct world *w)
 	w->ops.tcp_state = f_tcp_state;
 	w->ops.tcp_bind = f_tcp_bind;
 	w->ops.send = f_send;
+	w->ops.tcp_origin = f_tcp_origin;
 }
 
 /* A client on a TCP control connection with a TCP allocation. */
@@ -924,6 +936,15 @@ static int sent_message(struct world *w, struct stun_msg *m, uint16_t method, ui
 		assert_true(stun_attr_error(&m->a[SA_ERROR_CODE], &code,
 					    &(const uint8_t *){ 0 }, &(size_t){ 0 }));
 	return code;
+}
+
+static bool owned(struct world *w, uint32_t cid)
+{
+	const uint8_t *u;
+	size_t n;
+	struct stun_addr a;
+
+	return relay_tcp_owner(w->r, cid, &u, &n, &a);
 }
 
 static void tcp_with_df(struct stun_builder *b, const void *arg)
@@ -1018,11 +1039,13 @@ static void test_tcp_connect_answered_later(void **state)
 	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub1, T0, true), 446);
 	{
 		size_t len = 0;
-		const uint8_t *u = relay_tcp_user(w->r, cid, &len);
+		const uint8_t *u = NULL;
+		struct stun_addr origin;
 
-		assert_non_null(u);
+		assert_true(relay_tcp_owner(w->r, cid, &u, &len, &origin));
 		assert_int_equal(len, 5);
 		assert_memory_equal(u, "alice", 5);
+		assert_memory_equal(&origin, &c.k.client, sizeof origin);
 	}
 	assert_int_equal(relay_stats(w->r)->tcp_connected, 1);
 	/* a late or repeated report changes nothing */
@@ -1061,6 +1084,9 @@ static void test_tcp_connect_failures(void **state)
 	/* the shell could not even start: 447 at once */
 	w->f.connect_err = -EMFILE;
 	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub2, T0 + 31, true), 447);
+	/* the kernel has that connection already (the peer's, not accepted yet) */
+	w->f.connect_err = -EEXIST;
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub2, T0 + 31, true), 446);
 }
 
 static void test_tcp_connect_needs_tcp_allocation(void **state)
@@ -1097,7 +1123,17 @@ static void test_tcp_incoming_needs_permission(void **state)
 	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
 	cid = relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull);
 	assert_int_not_equal(cid, 0);
-	assert_int_equal(w->f.sent_to.conn, 13);
+	assert_int_equal(w->f.n_sent, 0); /* announced when the shell says */
+	{
+		const struct relay_key *to;
+
+		to = relay_tcp_announce(w->r, cid, w->f.sent, sizeof w->f.sent,
+					&w->f.sent_len);
+		assert_non_null(to);
+		assert_int_equal(to->conn, 13);
+		assert_null(relay_tcp_announce(w->r, cid ^ 1, w->f.sent, sizeof w->f.sent,
+					       &(size_t){ 0 }));
+	}
 	sent_message(w, &m, TURN_CONNECTION_ATTEMPT, STUN_INDICATION);
 	assert_true(stun_attr_u32(&m.a[SA_CONNECTION_ID], &got));
 	assert_int_equal(got, cid);
@@ -1140,11 +1176,11 @@ static void test_tcp_pending_expires_or_binds(void **state)
 	relay_tick(w->r, t0 + 80000);
 	relay_tick(w->r, t0 + 90000);
 	assert_int_equal(w->f.n_closed, 2);
-	assert_non_null(relay_tcp_user(w->r, a1, &(size_t){ 0 }));
+	assert_true(owned(w, a1));
 	w->f.state = RELAY_TCP_GONE;
 	relay_tick(w->r, t0 + 91000);
 	assert_int_equal(w->f.n_closed, 2); /* gone by itself: nothing to close */
-	assert_null(relay_tcp_user(w->r, a1, &(size_t){ 0 }));
+	assert_false(owned(w, a1));
 	/* the slot comes back with a new id */
 	a2 = relay_tcp_accepted(w->r, id, &pub1, t0 + 92000);
 	assert_int_not_equal(a2, 0);
@@ -1207,6 +1243,42 @@ static void test_tcp_connection_bind(void **state)
 				 true), 400);
 }
 
+/* coturn's clients sign the ConnectionBind with their control connection's
+ * nonce: good for that connection's ids, and only for them. */
+static void test_tcp_bind_with_control_nonce(void **state)
+{
+	struct world *w = *state;
+	struct client c, d;
+	uint32_t id, cid, other;
+
+	enable_tcp(w);
+	tcp_client(w, &c, 41020, 21);
+	id = w->f.id[0];
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	cid = relay_tcp_accepted(w->r, id, &pub1, T0 * 1000ull);
+	other = relay_tcp_accepted(w->r, id, &pub2, T0 * 1000ull);
+	(void)other;
+	w->f.pending_cid = cid;
+	w->f.pending_user = "alice";
+	w->f.pending_origin = c.k.client;
+	client_init(&d, 41021, "alice", "secret");
+	d.k.transport = TURN_TRANSPORT_TCP;
+	d.k.conn = 22;
+	memcpy(d.nonce, c.nonce, c.nonce_len);
+	d.nonce_len = c.nonce_len;
+	/* another connection id: the nonce is not this connection's, 438 */
+	w->f.pending_origin.port++;
+	assert_int_equal(request_once(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				      true), 438);
+	/* the control connection's own: accepted at once */
+	w->f.pending_origin = c.k.client;
+	memcpy(d.nonce, c.nonce, c.nonce_len);
+	d.nonce_len = c.nonce_len;
+	assert_int_equal(request_once(w, &d, TURN_CONNECTION_BIND, put_connection_id, &cid, T0,
+				      true), 0);
+	assert_int_equal(w->f.bound_to.conn, 22);
+}
+
 static void test_tcp_allocation_gone_closes_all(void **state)
 {
 	struct world *w = *state;
@@ -1228,7 +1300,7 @@ static void test_tcp_allocation_gone_closes_all(void **state)
 		    (w->f.closed[1] == acc && w->f.closed[0] == w->f.connect_cid[0]));
 	assert_int_equal(sent_message(w, &m, TURN_CONNECT, STUN_ERROR), 447);
 	assert_int_equal(w->f.n_open, 0);
-	assert_null(relay_tcp_user(w->r, acc, &(size_t){ 0 }));
+	assert_false(owned(w, acc));
 	assert_false(relay_tcp_connected(w->r, w->f.connect_cid[0], 0, T0 * 1000ull));
 }
 
@@ -1270,6 +1342,7 @@ int main(void)
 		T(test_tcp_pending_expires_or_binds),
 		T(test_tcp_connection_bind),
 		T(test_tcp_allocation_gone_closes_all),
+		T(test_tcp_bind_with_control_nonce),
 #undef T
 	};
 
