@@ -10,7 +10,7 @@
 # server that packs several messages into one record, as a byte stream
 # allows, loses uclient all but the first. The busy runs make that likely.
 #
-# RFC 6062 TCP relays (uclient -T) are not tested: tern does not do them.
+# RFC 6062 TCP relays (uclient -T) are tested in turn_tcp_relay.sh.
 . "$(dirname "$0")/lib.sh"
 need python3 ss openssl turnutils_uclient turnutils_peer
 
