@@ -46,6 +46,11 @@ struct peer_table {
 	struct iovec txiov[UDP_BATCH];
 	struct sockaddr_storage to[UDP_BATCH];
 	uint8_t buf[UDP_BATCH][PEER_SLOT];
+	/* datagrams from UDP clients to peers, sent in runs per relay socket */
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec outiov[UDP_BATCH];
+	struct sockaddr_storage outto[UDP_BATCH];
+	int n_out, out_handle;
 };
 
 struct peer_table *peer_table_new(uint32_t max)
@@ -288,11 +293,55 @@ void peer_close(struct worker *w, int h)
 
 	if (h < 0 || (uint32_t)h >= t->max || !(s = t->sock[h]))
 		return;
+	if (t->n_out && t->out_handle == h) /* its queued data leaves first */
+		peer_flush(w);
 	event_free(s->ev);
 	close(s->fd);
 	free(s);
 	t->sock[h] = NULL;
 	t->free_handles[t->n_free++] = h;
+}
+
+void peer_flush(struct worker *w)
+{
+	struct peer_table *t = w->peers;
+	int fd = t->n_out && t->sock[t->out_handle] ? t->sock[t->out_handle]->fd : -1;
+
+	for (int sent = 0; fd >= 0 && sent < t->n_out;) {
+		int r = sendmmsg(fd, t->out + sent, (unsigned)(t->n_out - sent), 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) { /* this one failed; the rest may not */
+			counter_inc(&w->counters.dropped[TP_UDP][DROP_SEND_ERROR]);
+			r = 1;
+		}
+		sent += r;
+	}
+	t->n_out = 0;
+}
+
+bool peer_queue(struct worker *w, int h, const struct stun_addr *to, const uint8_t *data,
+		size_t len)
+{
+	struct peer_table *t = w->peers;
+	int i;
+
+	if (h < 0 || (uint32_t)h >= t->max || !t->sock[h])
+		return false;
+	if (t->n_out && (h != t->out_handle || t->n_out == UDP_BATCH))
+		peer_flush(w);
+	i = t->n_out++;
+	t->out_handle = h;
+	t->outiov[i].iov_base = (void *)(uintptr_t)data; /* sendmmsg only reads it */
+	t->outiov[i].iov_len = len;
+	t->out[i].msg_hdr = (struct msghdr){
+		.msg_name = &t->outto[i],
+		.msg_namelen = netaddr_from_stun(to, &t->outto[i]),
+		.msg_iov = &t->outiov[i],
+		.msg_iovlen = 1,
+	};
+	return true;
 }
 
 bool peer_send(struct worker *w, int h, const struct stun_addr *to,

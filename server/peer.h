@@ -32,6 +32,14 @@ int peer_open_tcp(struct worker *w, uint32_t id, const struct stun_addr *bind);
 int peer_tcp_socket(int family);
 /* The socket behind handle h, or -1. */
 int peer_fd(const struct worker *w, int h);
+/*
+ * The same, batched: consecutive datagrams for one relay socket leave in
+ * one sendmmsg. data must stay put until peer_flush(), which the caller
+ * runs before its buffers are reused.
+ */
+bool peer_queue(struct worker *w, int handle, const struct stun_addr *to,
+		const uint8_t *data, size_t len);
+void peer_flush(struct worker *w);
 /* Send data to a peer from relay socket handle; false if it failed. */
 bool peer_send(struct worker *w, int handle, const struct stun_addr *to,
 	       const uint8_t *data, size_t len);

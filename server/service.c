@@ -26,11 +26,16 @@ static struct relay_key key_of(const struct worker *w, const struct listener_spe
 	return k;
 }
 
+/* From UDP clients, queued: udp.c flushes once per batch it read. */
 static void to_peer(struct worker *w, enum transport tp, const struct relay_action *a)
 {
+	bool ok;
+
 	if (a->peer_handle < 0)
 		return;
-	if (!peer_send(w, a->peer_handle, &a->peer, a->data, a->data_len))
+	ok = tp == TP_UDP ? peer_queue(w, a->peer_handle, &a->peer, a->data, a->data_len)
+			  : peer_send(w, a->peer_handle, &a->peer, a->data, a->data_len);
+	if (!ok)
 		drop(w, tp, DROP_SEND_ERROR);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/netaddr.h"
+#include "server/peer.h"
 #include "server/service.h"
 #include "server/udp.h"
 
@@ -167,7 +168,11 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
 
 		if (n <= 0)
 			return; /* EAGAIN, or an error the next event will show */
-		flush(u, answer(u, n));
+		int q = answer(u, n);
+
+		if (u->w->peers)
+			peer_flush(u->w); /* what went to peers points into this batch */
+		flush(u, q);
 		if (n < UDP_BATCH)
 			return;
 	}
