@@ -222,24 +222,14 @@ static const struct user *find_hash(const struct auth *a, const uint8_t *hash)
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* coturn's convention: "0x" and exactly 32 hex digits is the MD5 key. */
 static bool hex_key(const char *s, size_t len, uint8_t out[MD5_LEN])
 {
 	if (len != HEX_KEY_LEN || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
 		return false;
 	for (size_t i = 0; i < MD5_LEN; i++) {
-		int hi = hexval(s[2 + 2 * i]), lo = hexval(s[3 + 2 * i]);
+		int hi = OPENSSL_hexchar2int((unsigned char)s[2 + 2 * i]);
+		int lo = OPENSSL_hexchar2int((unsigned char)s[3 + 2 * i]);
 
 		if (hi < 0 || lo < 0)
 			return false;
