@@ -10,6 +10,7 @@
  */
 #include "server/config.h"
 #include "server/config_opt.h"
+#include "server/redis_url.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -35,6 +36,35 @@
 	{ .name = n, .type = t, .off = FIELD(f), .min = lo, .max = hi, .def = d, .arg = a, \
 	  .help = h }
 #define SECS(n, f, lo, hi, d, h) NUM(n, T_SECS, f, lo, hi, d, "SECONDS", h)
+
+bool config_valid_node_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != '_')
+			return false;
+	return true;
+}
+
+static bool check_node_id(const char *v, char *why, size_t n)
+{
+	if (config_valid_node_id(v))
+		return true;
+	snprintf(why, n, "'%s' is not 1-64 of A-Z a-z 0-9 . _ -", v);
+	return false;
+}
+
+static bool check_redis_url(const char *v, char *why, size_t n)
+{
+	struct redis_url u;
+	bool ok = redis_url_parse(v, &u, why, n) == 0;
+
+	explicit_bzero(&u, sizeof u);
+	return ok;
+}
 
 /*
  * Rows that write the same field share one origin slot (the first such
@@ -135,6 +165,11 @@ const struct config_opt config_options[] = {
 	  .arg = "PORT", .help = "coturn's name: sets the port of stats-listen." },
 	{ .name = "prometheus-address", .type = T_PROM_ADDR, .off = FIELD(stats_listen),
 	  .arg = "ADDR", .help = "coturn's name: sets the address of stats-listen." },
+	{ .name = "redis-url", .type = T_STR, .off = FIELD(redis_url), .check = check_redis_url,
+	  .arg = "URL", .help = "redis://[[user]:password@]host[:port][/db]: share state "
+				"with a fleet. Default: in memory." },
+	{ .name = "node-id", .type = T_STR, .off = FIELD(node_id), .check = check_node_id,
+	  .arg = "ID", .help = "This node's name in the fleet. Default: the host name." },
 };
 
 const size_t config_n_options = ARRAY_SIZE(config_options);
@@ -351,6 +386,8 @@ static int set_str(struct config *c, const struct config_opt *o, const char *v, 
 		snprintf(why, n, "needs a value");
 		return -1;
 	}
+	if (o->check && *v && !o->check(v, why, n))
+		return -1;
 	return replace_str(c, o, *v || !o->def ? v : o->def, why, n);
 }
 

@@ -91,6 +91,9 @@ struct config {
 	int verbose; /* enum log_level; `verbose` flag means INFO+1 */
 	/* stats endpoint */
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
+	/* the store */
+	char *redis_url; /* NULL: state in memory */
+	char *node_id;   /* NULL: the host name */
 	/* bookkeeping */
 	char *path; /* config file read, or NULL */
 	bool quiet; /* print no warnings on stderr (the fuzzer sets it) */
@@ -206,5 +209,8 @@ int config_userdb_read(const char *path, int (*fn)(void *ctx, const struct confi
  */
 int config_warnings(const struct config *c,
 		    void (*warn)(void *ctx, const char *where, const char *msg), void *ctx);
+
+/* node-id: 1-64 of A-Z a-z 0-9 . _ - (it goes into Redis key names). */
+bool config_valid_node_id(const char *s);
 
 #endif

@@ -48,6 +48,8 @@ struct config_opt {
 	const char *arg;     /* --help's name for the value */
 	const char *help;
 	const char *refuse;  /* flags: turning it on is an error saying this */
+	/* T_STR: the value must also pass this; false fills why */
+	bool (*check)(const char *v, char *why, size_t n);
 };
 
 /* The table, in --help order; a row's index is its slot in c->origin. */

@@ -21,6 +21,7 @@
 #include "server/netaddr.h"
 #include "server/plan.h"
 #include "server/stats.h"
+#include "server/store.h"
 #include "server/tls.h"
 #include "server/turn.h"
 #include "server/worker.h"
@@ -160,6 +161,9 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	struct stats *st = NULL;
 	int started = 0, rc = -1;
 
+	srv->store = store_open(base, srv, err, errlen);
+	if (!srv->store)
+		goto out;
 	if (c->stats_listen && *c->stats_listen && strcmp(c->stats_listen, "off") != 0) {
 		st = stats_start(base, srv, c->stats_listen, err, errlen);
 		if (!st)
@@ -184,6 +188,8 @@ out:
 	for (int i = 0; i < started; i++)
 		worker_stop(srv->workers[i]);
 	stats_free(st);
+	store_close(srv->store);
+	srv->store = NULL;
 	if (c->pidfile)
 		unlink(c->pidfile);
 	return rc;

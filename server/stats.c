@@ -15,6 +15,7 @@
 
 #include "server/netaddr.h"
 #include "server/stats.h"
+#include "server/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */
 struct turn_sum {
@@ -88,6 +89,13 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 	help(b, "tern_uptime_seconds", "gauge", "Seconds since start.");
 	evbuffer_add_printf(b, "tern_uptime_seconds %lld\n",
 			    (long long)(time(NULL) - s->started));
+	if (store_state(s->srv->store) != STORE_MEMORY) {
+		help(b, "tern_store_up", "gauge", "1 while the Redis store answers, else 0.");
+		evbuffer_add_printf(b, "tern_store_up %d\n", store_state(s->srv->store) == STORE_UP);
+		help(b, "tern_store_reconnects_total", "counter", "Attempts to reconnect to Redis.");
+		evbuffer_add_printf(b, "tern_store_reconnects_total %llu\n",
+				    (unsigned long long)store_reconnects(s->srv->store));
+	}
 	help(b, "tern_build_info", "gauge", "Build information.");
 	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 }
@@ -235,8 +243,13 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		return;
 	if (!path)
 		path = "";
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
+	if (strcmp(path, "/healthz") == 0) {
 		evbuffer_add_printf(b, "ok\n");
+		reply(req, 200, "OK", "text/plain", b);
+	} else if (strcmp(path, "/readyz") == 0) {
+		/* still serving on its own state: ready, but say what is missing */
+		evbuffer_add_printf(b, store_state(s->srv->store) == STORE_DOWN
+					       ? "degraded: redis unreachable\n" : "ok\n");
 		reply(req, 200, "OK", "text/plain", b);
 	} else if (strcmp(path, "/metrics") == 0 && (sum = calloc(1, sizeof *sum))) {
 		for (int i = 0; i < s->srv->n_workers; i++)

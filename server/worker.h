@@ -43,6 +43,7 @@ struct server {
 	struct auth *auth;
 	struct policy *policy;
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
+	struct store *store;     /* on the main loop; NULL until run() opens it */
 	struct worker *workers[WORKERS_MAX];
 	int n_workers;
 };
@@ -57,6 +58,7 @@ struct quota;
 struct reserve;
 struct tcp_hub;
 struct tcp_attempt;
+struct store;
 
 struct worker {
 	int id;

@@ -1,0 +1,59 @@
+/*
+ * The state store (DESIGN.md s6). Two backends: memory, the default, where
+ * nothing is shared and nothing can be down; and Redis, set with redis-url,
+ * which makes this node a member of a fleet.
+ *
+ * This first part carries the connection and the node registry: one
+ * hiredis async connection on the main loop (libevent adapter), AUTH and
+ * SELECT from the URL, reconnects with backoff (250 ms doubling to 5 s), a
+ * 3 s limit on connecting, and every 5 s a heartbeat that writes this
+ * node's entry
+ *
+ *   tern:node:{ID}   hash: id, version, started, heartbeat, workers,
+ *                    allocations, listening; expires after 15 s
+ *   tern:nodes       set of node ids
+ *
+ * so a Redis that restarts empty has the registry back within one beat,
+ * and a node that dies leaves nothing behind for long. Nothing here runs
+ * on a worker or blocks: a Redis outage only turns /readyz to "degraded".
+ */
+#ifndef TERN_SERVER_STORE_H
+#define TERN_SERVER_STORE_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+struct server;
+struct store;
+
+enum store_state {
+	STORE_MEMORY, /* no redis-url: state is this process's own */
+	STORE_UP,     /* connected, authenticated, answering */
+	STORE_DOWN,   /* redis-url set, not reachable now; retrying */
+};
+
+enum {
+	STORE_BEAT_MS = 5000,
+	STORE_NODE_TTL_S = 15,
+	STORE_CONNECT_TIMEOUT_MS = 3000,
+	STORE_BACKOFF_MIN_MS = 250,
+	STORE_BACKOFF_MAX_MS = 5000,
+	STORE_NODE_ID_MAX = 64,
+};
+
+/*
+ * Open the store for srv on base (the main loop). With redis-url the
+ * connection starts in the background; NULL only for bad settings (node-id)
+ * or no memory, with err filled.
+ */
+struct store *store_open(struct event_base *base, const struct server *srv, char *err,
+			 size_t errlen);
+void store_close(struct store *s);
+
+enum store_state store_state(const struct store *s);
+const char *store_state_name(enum store_state st);
+uint64_t store_reconnects(const struct store *s);
+const char *store_node_id(const struct store *s);
+
+#endif
