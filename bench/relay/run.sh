@@ -274,7 +274,7 @@ floor_run() {
 
 for f in rows commands notes idle; do : >"$tmp/$f"; done
 cc -O2 -Wall -Wextra -o "$tmp/floor" "$TOP/bench/udp-floor/floor.c" &&
-	cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" || {
+	cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" -lcrypto || {
 	echo "relay: cannot compile the floor" >&2
 	exit 1
 }

@@ -25,6 +25,16 @@
  * second of the send phase), cpu this process's own CPU seconds. After the
  * send phase it waits up to 200 ms for echoes still in flight.
  *
+ * TURN mode (-t secret -p peer): each socket first makes a TURN allocation
+ * on the server (Allocate, answered 401, then again with TURN REST
+ * credentials for user "bench" made from secret, as coturn's -W does) and
+ * binds channel 0x4000 to the peer; then every datagram goes out as
+ * ChannelData and comes back as ChannelData. The load pattern is the same
+ * as without -t, byte for byte, plus the 4-byte ChannelData header, so a
+ * TURN server and the floor can be measured under identical load.
+ *
+ *   load -s tern:3478 -t secret -p 127.0.0.1:3480 [-c ...]
+ *
  * Echo mode: one socket sends every datagram it receives back to its
  * source, with recvmmsg/sendmmsg, until SIGTERM or -d seconds:
  *
@@ -47,6 +57,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/md5.h> /* MD5_DIGEST_LENGTH */
+
 enum {
 	MAX_SOCKS = 4096,
 	MAX_WINDOW = 1024,
@@ -55,6 +69,8 @@ enum {
 	MIN_SIZE = 24, /* the header below */
 	LOSS_MS = 200,
 	HIST_US = 200000, /* RTT histogram: 1 us buckets up to 200 ms */
+	CHANNEL = 0x4000, /* TURN mode: the channel every socket binds */
+	CD_HDR = 4,       /* ChannelData header */
 	MAGIC = 0x7465726e, /* "tern" */
 	SOCK_BUF = 4 << 20,
 };
@@ -201,7 +217,8 @@ struct gen {
 	struct stats st;
 };
 
-static uint8_t send_buf[BATCH][BUF_LEN];
+static uint8_t send_buf[BATCH][BUF_LEN + CD_HDR];
+static int turn_mode; /* -t: ChannelData framing on every datagram */
 
 /* Send k datagrams on socket i; returns how many the kernel took. */
 static int send_some(struct gen *g, int i, int k, uint64_t now)
@@ -212,8 +229,16 @@ static int send_some(struct gen *g, int i, int k, uint64_t now)
 
 	for (int j = 0; j < k; j++) {
 		struct stamp h = { MAGIC, (uint32_t)i, s->next_seq + (uint64_t)j, now };
-		memcpy(send_buf[j], &h, sizeof(h));
-		iov[j] = (struct iovec){ send_buf[j], (size_t)g->size };
+		int off = turn_mode ? CD_HDR : 0;
+
+		memcpy(send_buf[j] + off, &h, sizeof(h));
+		if (turn_mode) {
+			send_buf[j][0] = CHANNEL >> 8;
+			send_buf[j][1] = CHANNEL & 0xff;
+			send_buf[j][2] = (uint8_t)(g->size >> 8);
+			send_buf[j][3] = (uint8_t)g->size;
+		}
+		iov[j] = (struct iovec){ send_buf[j], (size_t)(g->size + off) };
 		msg[j].msg_hdr = (struct msghdr){ .msg_iov = &iov[j], .msg_iovlen = 1 };
 	}
 	int n = sendmmsg(s->fd, msg, (unsigned)k, MSG_DONTWAIT);
@@ -268,8 +293,12 @@ static void recv_all(struct gen *g, int i)
 		}
 		n = recvmmsg(g->sock[i].fd, msg, BATCH, MSG_DONTWAIT, NULL);
 		uint64_t now = now_ns();
-		for (int j = 0; j < n; j++)
-			count_echo(g, i, buf[j], msg[j].msg_len, now);
+		for (int j = 0; j < n; j++) {
+			if (!turn_mode)
+				count_echo(g, i, buf[j], msg[j].msg_len, now);
+			else if (msg[j].msg_len > CD_HDR && buf[j][0] == CHANNEL >> 8)
+				count_echo(g, i, buf[j] + CD_HDR, msg[j].msg_len - CD_HDR, now);
+		}
 	} while (n == BATCH);
 }
 
@@ -300,8 +329,163 @@ static uint64_t percentile(const struct stats *st, double q)
 	return st->max_ns / 1000;
 }
 
+/* ---- TURN mode: one allocation and one channel per socket --------------- */
+
+struct turn_setup {
+	const char *secret;
+	struct sockaddr_in peer;
+};
+
+static size_t put_attr(uint8_t *m, size_t at, uint16_t type, const void *v, size_t n)
+{
+	m[at] = (uint8_t)(type >> 8);
+	m[at + 1] = (uint8_t)type;
+	m[at + 2] = (uint8_t)(n >> 8);
+	m[at + 3] = (uint8_t)n;
+	memcpy(m + at + 4, v, n);
+	memset(m + at + 4 + n, 0, (4 - n % 4) % 4);
+	return at + 4 + n + (4 - n % 4) % 4;
+}
+
+static void set_len(uint8_t *m, size_t at)
+{
+	m[2] = (uint8_t)((at - 20) >> 8);
+	m[3] = (uint8_t)(at - 20);
+}
+
+/* A request on fd, answered within 2 s: the answer's class bits and length. */
+static int exchange(int fd, const uint8_t *req, size_t len, uint8_t *resp)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		if (send(fd, req, len, 0) < 0)
+			return -1;
+		for (int waited = 0; waited < 100; waited++) {
+			ssize_t n = recv(fd, resp, BUF_LEN, MSG_DONTWAIT);
+			if (n >= 20 && memcmp(resp + 8, req + 8, 12) == 0)
+				return (int)n;
+			usleep(1000);
+		}
+	}
+	return -1;
+}
+
+/* The value of attribute type in a response, or NULL. */
+static const uint8_t *find_attr(const uint8_t *m, int n, uint16_t type, size_t *len)
+{
+	for (int at = 20; at + 4 <= n;) {
+		uint16_t t = (uint16_t)(m[at] << 8 | m[at + 1]), l = (uint16_t)(m[at + 2] << 8 | m[at + 3]);
+		if (at + 4 + l > n)
+			return NULL;
+		if (t == type) {
+			*len = l;
+			return m + at + 4;
+		}
+		at += 4 + l + (4 - l % 4) % 4;
+	}
+	return NULL;
+}
+
+/* What a socket's later requests need: its REST name, the key, realm and nonce. */
+struct turn_cred {
+	char user[64];
+	uint8_t key[MD5_DIGEST_LENGTH];
+	uint8_t realm[256], nonce[256];
+	size_t rlen, nlen;
+};
+
+static struct turn_cred creds[MAX_SOCKS];
+
+/* Sign req[0..at) with c (if it has a nonce), send it, await the answer in resp. */
+static int turn_exchange(int fd, const struct turn_cred *c, uint8_t *req, size_t at,
+			 uint8_t *resp)
+{
+	uint8_t mac[20];
+	unsigned maclen = 0;
+
+	if (c->nlen) {
+		at = put_attr(req, at, 0x0006, c->user, strlen(c->user));
+		at = put_attr(req, at, 0x0014, c->realm, c->rlen);
+		at = put_attr(req, at, 0x0015, c->nonce, c->nlen);
+		set_len(req, at + 24);
+		HMAC(EVP_sha1(), c->key, sizeof c->key, req, at, mac, &maclen);
+		at = put_attr(req, at, 0x0008, mac, 20);
+	}
+	set_len(req, at);
+	return exchange(fd, req, at, resp);
+}
+
+static size_t turn_header(uint8_t *req, uint16_t type, uint32_t salt, uint32_t step)
+{
+	uint32_t cookie = htonl(0x2112A442), tid[3] = { salt, step, 0x74657272 };
+
+	req[0] = (uint8_t)(type >> 8);
+	req[1] = (uint8_t)type;
+	memcpy(req + 4, &cookie, 4);
+	memcpy(req + 8, tid, 12);
+	return 20;
+}
+
+static int success(const uint8_t *resp)
+{
+	return (resp[0] & 0x01) && !(resp[1] & 0x10);
+}
+
+/* Allocate (401 dance, REST credentials), then ChannelBind CHANNEL to peer. */
+static int turn_prepare(int fd, const struct turn_setup *t, uint32_t salt, struct turn_cred *c)
+{
+	uint8_t req[512], resp[BUF_LEN], mac[20], xpa[8] = { 0, 1 };
+	uint32_t cookie = htonl(0x2112A442), ip = t->peer.sin_addr.s_addr ^ cookie;
+	uint16_t port = ntohs(t->peer.sin_port) ^ 0x2112;
+	char pass[64], kin[512];
+	unsigned maclen = 0;
+	const uint8_t *v;
+	size_t at;
+	int n;
+
+	memset(c, 0, sizeof *c);
+	snprintf(c->user, sizeof c->user, "%ld:bench", (long)time(NULL) + 86400);
+	HMAC(EVP_sha1(), t->secret, (int)strlen(t->secret), (const uint8_t *)c->user,
+	     strlen(c->user), mac, &maclen);
+	EVP_EncodeBlock((uint8_t *)pass, mac, (int)maclen);
+	for (uint32_t step = 0; step < 2; step++) { /* the challenge, then the real one */
+		at = put_attr(req, turn_header(req, 0x0003, salt, step), 0x0019, "\x11\0\0\0", 4);
+		n = turn_exchange(fd, c, req, at, resp);
+		if (n < 0)
+			return -1;
+		if (step == 1)
+			break;
+		if (!(v = find_attr(resp, n, 0x0014, &c->rlen)) || c->rlen >= sizeof c->realm)
+			return -1;
+		memcpy(c->realm, v, c->rlen);
+		if (!(v = find_attr(resp, n, 0x0015, &c->nlen)) || c->nlen >= sizeof c->nonce)
+			return -1;
+		memcpy(c->nonce, v, c->nlen);
+		snprintf(kin, sizeof kin, "%s:%.*s:%s", c->user, (int)c->rlen, c->realm, pass);
+		EVP_Digest(kin, strlen(kin), c->key, NULL, EVP_md5(), NULL);
+	}
+	if (!success(resp))
+		return -1;
+	xpa[2] = (uint8_t)(port >> 8);
+	xpa[3] = (uint8_t)port;
+	memcpy(xpa + 4, &ip, 4);
+	at = put_attr(req, turn_header(req, 0x0009, salt, 2), 0x000C, "\x40\0\0\0", 4);
+	at = put_attr(req, at, 0x0012, xpa, 8);
+	n = turn_exchange(fd, c, req, at, resp);
+	return n >= 0 && success(resp) ? 0 : -1;
+}
+
+/* Refresh with LIFETIME 0: the allocation goes, so a later run that gets the
+ * same source port from the kernel does not find it (437). */
+static void turn_release(int fd, const struct turn_cred *c, uint32_t salt)
+{
+	uint8_t req[512], resp[BUF_LEN];
+
+	turn_exchange(fd, c, req, put_attr(req, turn_header(req, 0x0004, salt, 3), 0x000D,
+					   "\0\0\0\0", 4), resp);
+}
+
 static int run_client(struct gen *g, const struct sockaddr_storage *to, socklen_t len,
-		      double seconds, double rate, double tick_us)
+		      double seconds, double rate, double tick_us, const struct turn_setup *t)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
@@ -313,6 +497,10 @@ static int run_client(struct gen *g, const struct sockaddr_storage *to, socklen_
 			return 1;
 		}
 		g->sock[i].fd = fd;
+		if (t && turn_prepare(fd, t, (uint32_t)i, &creds[i]) < 0) {
+			fprintf(stderr, "load: socket %d: TURN allocation or channel failed\n", i);
+			return 1;
+		}
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	}
 	for (int j = 0; j < BATCH; j++)
@@ -372,12 +560,14 @@ static int run_client(struct gen *g, const struct sockaddr_storage *to, socklen_
 	       (unsigned long long)percentile(st, 0.9), (unsigned long long)percentile(st, 0.99),
 	       (unsigned long long)percentile(st, 0.999), (unsigned long long)(st->max_ns / 1000),
 	       cpu_seconds() - cpu0);
+	for (int i = 0; t && i < g->nsock; i++)
+		turn_release(g->sock[i].fd, &creds[i], (uint32_t)i);
 	return 0;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: load -s addr:port [-c sockets] [-l bytes] [-d seconds] [-w window] [-r pps [-T us]]\n"
+	fprintf(stderr, "usage: load -s addr:port [-t secret -p peer:port] [-c sockets] [-l bytes] [-d seconds] [-w window] [-r pps [-T us]]\n"
 			"       load -e addr:port [-d seconds]\n");
 	return 2;
 }
@@ -389,8 +579,11 @@ int main(int argc, char **argv)
 	socklen_t len = 0;
 	double seconds = -1, rate = 0, tick_us = 0;
 	int echo = 0, opt;
+	struct turn_setup turn = { 0 };
+	struct sockaddr_storage peer;
+	socklen_t peer_len = 0;
 
-	while ((opt = getopt(argc, argv, "s:e:c:l:d:w:r:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:e:c:l:d:w:r:T:t:p:")) != -1) {
 		switch (opt) {
 		case 'e':
 			echo = 1;
@@ -405,6 +598,12 @@ int main(int argc, char **argv)
 		case 'w': g.window = atoi(optarg); break;
 		case 'r': rate = atof(optarg); break;
 		case 'T': tick_us = atof(optarg); break;
+		case 't': turn.secret = optarg; turn_mode = 1; break;
+		case 'p':
+			if (parse_addr(optarg, &peer, &peer_len) < 0 || peer.ss_family != AF_INET)
+				return usage();
+			memcpy(&turn.peer, &peer, sizeof turn.peer);
+			break;
 		default: return usage();
 		}
 	}
@@ -417,5 +616,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	return echo ? run_echo(&addr, len, seconds) : run_client(&g, &addr, len, seconds, rate, tick_us);
+	if (turn_mode && !peer_len)
+		return usage();
+	return echo ? run_echo(&addr, len, seconds)
+		    : run_client(&g, &addr, len, seconds, rate, tick_us, turn_mode ? &turn : NULL);
 }

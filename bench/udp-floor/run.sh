@@ -61,33 +61,8 @@ RESULTS=${RESULTS:-$TOP/bench/RESULTS.md}
 WRITE=0
 [ "${1:-}" = "--write" ] && WRITE=1
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tern-floor.XXXXXX") || exit 1
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-# Pin when there is a CPU to pin to; this script runs on the load's CPU.
-PIN_SERVER=() PIN_LOAD=()
-if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
-	PIN_SERVER=(taskset -c "$SERVER_CPU") PIN_LOAD=(taskset -c "$LOAD_CPU")
-	taskset -pc "$LOAD_CPU" $$ >/dev/null
-fi
-
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		ss -Hanu "( sport = :$p )" | grep -q . || { echo "$p"; return; }
-	done
-	return 1
-}
-
-cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+. "$TOP/bench/lib.sh"
+bench_setup floor
 
 # floor_counters: ask the floor for its counters; prints "c2p p2c".
 floor_counters() {
@@ -102,7 +77,7 @@ floor_counters() {
 }
 
 cc -O2 -Wall -Wextra -o "$tmp/floor" "$HERE/floor.c" &&
-	cc -O2 -Wall -Wextra -o "$tmp/load" "$HERE/load.c" || {
+	cc -O2 -Wall -Wextra -o "$tmp/load" "$HERE/load.c" -lcrypto || {
 	echo "udp-floor: cannot compile" >&2
 	exit 1
 }

@@ -1,0 +1,37 @@
+# Shared by the bench scripts that drive bench/udp-floor's programs:
+# sourced after HERE, TOP, SERVER_CPU and LOAD_CPU are set.
+#
+# bench_setup NAME: a temporary directory in $tmp, removed at exit with
+# every process in PIDS; PIN_SERVER and PIN_LOAD (arrays, not functions, so
+# $! of "${PIN_SERVER[@]}" server & is the server itself: taskset execs it)
+# when there is a CPU to pin to, and this script on the load's CPU.
+bench_setup() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/tern-$1.XXXXXX") || exit 1
+	PIDS=()
+	trap bench_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	PIN_SERVER=() PIN_LOAD=()
+	if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+		PIN_SERVER=(taskset -c "$SERVER_CPU") PIN_LOAD=(taskset -c "$LOAD_CPU")
+		taskset -pc "$LOAD_CPU" $$ >/dev/null
+	fi
+}
+
+bench_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+
+# free_port: a UDP port nobody uses, 20000-31999.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		ss -Hanu "( sport = :$p )" | grep -q . || { echo "$p"; return; }
+	done
+	return 1
+}
+
+# cpu_ticks PID: utime + stime of all the process's threads, in clock ticks.
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
