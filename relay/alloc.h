@@ -42,6 +42,9 @@ struct alloc {
 	struct chan *chans;
 	uint8_t n_perms, n_chans;
 	bool tcp;            /* RFC 6062: the relay handles are listening sockets */
+	bool dont_fragment;  /* its relay sockets were opened with DF */
+	bool dirty;          /* changed since the store last had it (relay/persist.c) */
+	uint64_t tag;        /* random: names this allocation's record in the store */
 	uint16_t n_tcp;      /* its peer connections */
 	uint32_t tcp_first;  /* the first of them: slot + 1, 0 for none */
 	/* max-bps token buckets, one per direction: [0] to peer, [1] to client */

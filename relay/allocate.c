@@ -171,6 +171,7 @@ static bool open_reserved(struct relay *r, struct alloc *a, const struct want *w
 
 void allocate_release(struct relay *r, struct alloc *a)
 {
+	persist_forget(r, a);
 	tcp_release(r, a);
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {
 		if (a->handle[f] < 0)
@@ -287,5 +288,8 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	memcpy(a->alloc_tid, m->tid, STUN_TID_LEN);
 	a->granted = w.lifetime;
 	a->expires = now + (uint64_t)w.lifetime * 1000;
+	a->dont_fragment = w.dont_fragment;
+	r->ops->random(r->ops->ctx, &a->tag, sizeof a->tag);
+	persist_mark(r, a);
 	return success(r, a, m, auth, w.reserve ? token : NULL, v6_failed, out, cap);
 }

@@ -22,7 +22,7 @@ struct relay *relay_new(const struct relay_config *cfg, const struct relay_ops *
 	ops->random(ops->ctx, key, sizeof key);
 	r->allocs = alloc_table_new(cfg->max_allocations, seed);
 	r->unauth = ratelimit_new(UNAUTH_RATE, UNAUTH_BURST, UNAUTH_TABLE, key);
-	if (!r->allocs || !r->unauth) {
+	if (!r->allocs || !r->unauth || persist_init(r) < 0) {
 		relay_free(r);
 		return NULL;
 	}
@@ -33,6 +33,7 @@ void relay_free(struct relay *r)
 {
 	if (!r)
 		return;
+	r->closing = true; /* a stop is not a deletion: the records stay */
 	for (uint32_t id = 0; r->allocs && id < alloc_capacity(r->allocs); id++) {
 		struct alloc *a = alloc_by_id(r->allocs, id);
 
@@ -40,6 +41,7 @@ void relay_free(struct relay *r)
 			allocate_release(r, a);
 	}
 	tcp_free_all(r);
+	persist_free(r);
 	alloc_table_free(r->allocs);
 	ratelimit_free(r->unauth);
 	free(r);
@@ -99,14 +101,23 @@ static struct relay_action on_allocation(struct relay *r, struct alloc *a,
 		struct relay_key k = a->key;
 
 		act = request_refresh(r, a, m, auth, now, out, cap);
-		if (!alloc_find(r->allocs, &k))
+		a = alloc_find(r->allocs, &k);
+		if (!a)
 			remember_deleted(r, &k, m->tid, now);
+		else if (!act.error)
+			persist_mark(r, a);
 		return act;
 	}
 	case TURN_CREATE_PERMISSION:
-		return request_permission(r, a, m, auth, now, out, cap);
+		act = request_permission(r, a, m, auth, now, out, cap);
+		if (!act.error)
+			persist_mark(r, a);
+		return act;
 	case TURN_CHANNEL_BIND:
-		return request_channel_bind(r, a, m, auth, now, out, cap);
+		act = request_channel_bind(r, a, m, auth, now, out, cap);
+		if (!act.error)
+			persist_mark(r, a);
+		return act;
 	case TURN_CONNECT:
 		return tcp_connect_request(r, a, m, auth, now, out, cap);
 	default: /* ConnectionBind on a control connection among them (RFC 6062 s5.4) */

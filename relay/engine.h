@@ -58,7 +58,28 @@ struct relay {
 	struct tcpc *tcp;
 	uint32_t tcp_cap, tcp_used; /* slots allocated, slots ever handed out */
 	uint32_t tcp_free;          /* free list: slot + 1, 0 for empty */
+	/* cfg->persist: what the store has not seen yet (relay/persist.c) */
+	uint32_t *dirty;            /* allocation ids, each once */
+	uint32_t n_dirty;
+	struct deleted *deleted;    /* records to remove */
+	uint32_t n_deleted;
+	struct relay_record *rec;   /* scratch for relay_sync */
+	bool closing;               /* relay_free: the records stay */
 };
+
+/* A record the store must drop: filed under key, if it still has tag. */
+struct deleted {
+	struct stun_addr key;
+	uint64_t tag;
+};
+
+/* relay/persist.c: the engine's side of the store. */
+int persist_init(struct relay *r);
+void persist_free(struct relay *r);
+/* a changed; and a about to be released. Both no-ops unless cfg->persist
+ * and a is a UDP allocation over UDP (the only kind a restart can keep). */
+void persist_mark(struct relay *r, struct alloc *a);
+void persist_forget(struct relay *r, struct alloc *a);
 
 /* A response under construction: the request it answers and, once the
  * request authenticated, the key that signs it (RFC 8489 s9.2.4). */

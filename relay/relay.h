@@ -59,6 +59,7 @@ struct relay_config {
 	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
 	uint64_t capacity_bps;    /* this engine's share of bps-capacity; 0: none */
 	bool no_udp_relay;        /* REQUESTED-TRANSPORT UDP gets 442 */
+	bool persist;             /* track UDP allocations for the store (relay_sync) */
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	uint8_t shard;            /* this engine's worker: the top byte of its
 				     TCP connection ids (relay_tcp_shard) */
@@ -159,6 +160,9 @@ struct relay_stats {
 	/* RFC 6062 peer connections: made by Connect, accepted from peers,
 	 * failed (447) and refused (no permission or over the limit) */
 	_Atomic uint64_t tcp_connected, tcp_accepted, tcp_failed, tcp_refused;
+	/* the store: allocations restored at start, deletions that found the
+	 * queue full while the store was away (their records expire by TTL) */
+	_Atomic uint64_t restored, deletes_lost;
 };
 
 /* What a client message made the engine do. */
@@ -230,6 +234,36 @@ const struct relay_key *relay_tcp_announce(struct relay *r, uint32_t cid, uint8_
  * cid; false if there is none. */
 bool relay_tcp_owner(const struct relay *r, uint32_t cid, const uint8_t **user,
 		     size_t *len, struct stun_addr *client);
+
+/*
+ * The store (relay_config.persist). The engine remembers which UDP
+ * allocations changed and which went away, each once however often it
+ * changed, so what waits for the store is bounded by the table; the shell
+ * drains it when the store can take it.
+ */
+struct relay_record;
+struct relay_sync_ops {
+	void *ctx;
+	/* rec (valid during the call, the shell may fill rec->local) is new
+	 * or changed */
+	void (*put)(void *ctx, struct relay_record *rec);
+	/* the record filed under key is gone, if it still carries tag */
+	void (*del)(void *ctx, const struct stun_addr *key, uint64_t tag);
+};
+/* Hand everything pending to ops: deletions first, then changes. */
+void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *ops);
+/* Every UDP allocation pending again: the store came back, maybe empty. */
+void relay_mark_all(struct relay *r);
+/* Whether anything waits for relay_sync. */
+bool relay_sync_pending(const struct relay *r);
+/*
+ * Take back an allocation from its record, as this engine made it: the same
+ * relay addresses (through ops->open), user (counted by ops->quota_take),
+ * lifetime, permissions and channels; what expired by now_ms is left out.
+ * 0, or -ETIMEDOUT (it expired), -EEXIST (the client has one), -EDQUOT,
+ * -ENOSPC (table full) or open's -errno.
+ */
+int relay_restore(struct relay *r, const struct relay_record *rec, uint64_t now_ms);
 
 /* The shard (relay_config.shard) whose engine made connection id cid. */
 static inline uint8_t relay_tcp_shard(uint32_t cid)

@@ -21,6 +21,7 @@
 #include "server/netaddr.h"
 #include "server/plan.h"
 #include "server/stats.h"
+#include "server/records.h"
 #include "server/store.h"
 #include "server/tls.h"
 #include "server/turn.h"
@@ -164,6 +165,17 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	srv->store = store_open(base, srv, err, errlen);
 	if (!srv->store)
 		goto out;
+	if (srv->relay.persist && srv->turn) {
+		const struct redis_url *u = store_url(srv->store);
+
+		records_restore(srv, u, store_node_id(srv->store));
+		for (int i = 0; i < srv->n_workers; i++) {
+			if (records_start(srv->workers[i], u, store_node_id(srv->store)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+		}
+	}
 	if (c->stats_listen && *c->stats_listen && strcmp(c->stats_listen, "off") != 0) {
 		st = stats_start(base, srv, c->stats_listen, err, errlen);
 		if (!st)

@@ -26,6 +26,7 @@ struct turn_sum {
 	uint64_t quota_rejected, capacity_rejected, challenges, rate_limited;
 	uint64_t dropped[RD_COUNT];
 	uint64_t tcp_connected, tcp_accepted, tcp_failed, tcp_refused;
+	uint64_t restored, deletes_lost;
 };
 
 struct stats {
@@ -114,6 +115,8 @@ static void sum_turn(const struct server *srv, struct turn_sum *t)
 		for (int f = 0; f < 2; f++)
 			t->allocations[f] += LOAD(s->allocations[f]);
 		t->allocations_total += LOAD(s->allocations_total);
+		t->restored += LOAD(s->restored);
+		t->deletes_lost += LOAD(s->deletes_lost);
 		t->to_peer_packets += LOAD(s->to_peer_packets);
 		t->to_peer_bytes += LOAD(s->to_peer_bytes);
 		t->to_client_packets += LOAD(s->to_client_packets);
@@ -187,6 +190,16 @@ static void write_turn(struct evbuffer *b, const struct server *srv,
 	help(b, "tern_allocations_total", "counter", "TURN allocations made.");
 	evbuffer_add_printf(b, "tern_allocations_total %llu\n",
 			    (unsigned long long)t.allocations_total);
+	if (srv->relay.persist) {
+		help(b, "tern_allocations_restored_total", "counter",
+		     "Allocations taken back from Redis at start.");
+		evbuffer_add_printf(b, "tern_allocations_restored_total %llu\n",
+				    (unsigned long long)t.restored);
+		help(b, "tern_store_deletes_lost_total", "counter",
+		     "Record deletions dropped while Redis was away (the records expire).");
+		evbuffer_add_printf(b, "tern_store_deletes_lost_total %llu\n",
+				    (unsigned long long)t.deletes_lost);
+	}
 	help(b, "tern_relayed_packets_total", "counter", "Packets relayed, by direction.");
 	evbuffer_add_printf(b, "tern_relayed_packets_total{direction=\"to_peer\"} %llu\n"
 			       "tern_relayed_packets_total{direction=\"to_client\"} %llu\n",

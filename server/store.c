@@ -1,10 +1,6 @@
 /*
- * The store's connection to Redis and the node registry (see store.h).
- *
- * hiredis frees an async context itself after its connect callback reports
- * a failure and after its disconnect callback, so s->ac is cleared in both
- * and never touched again. Commands are always sent with argv (never a
- * format string built from data: coturn's GHSA-4g7c-p5wg-j4hp).
+ * The store on the main loop: the node registry, on a connection of its
+ * own (server/rconn.c), which is also what /readyz reports (see store.h).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,37 +11,27 @@
 
 #include <netinet/in.h>
 
-#include <hiredis/adapters/libevent.h>
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "server/counters.h"
 #include "server/log.h"
 #include "server/netaddr.h"
+#include "server/rconn.h"
 #include "server/redis_url.h"
 #include "server/store.h"
 #include "server/worker.h"
 
 struct store {
-	struct event_base *base;
 	const struct server *srv;
-	bool redis;
 	struct redis_url url;
 	char node_id[STORE_NODE_ID_MAX + 1];
 	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
-	redisAsyncContext *ac;
+	struct rconn *conn;
 	enum store_state state;
-	bool closing;
-	bool quiet;            /* the outage has been reported; retries go to debug */
-	char why[256];         /* why the server refused us, for the next down() */
-	uint64_t reconnects;
-	int backoff_ms;
-	struct event *retry;   /* reconnect after backoff, or give up connecting */
 	struct event *beat;
 	time_t started;
 };
 
-static void store_connect(struct store *s);
 static void beat(struct store *s);
 
 const char *store_state_name(enum store_state st)
@@ -55,145 +41,17 @@ const char *store_state_name(enum store_state st)
 	return names[st];
 }
 
-static void arm(struct event *ev, int ms)
+static void on_up(void *ctx, redisAsyncContext *ac)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct store *s = ctx;
 
-	evtimer_add(ev, &tv);
-}
-
-/* Lost or never had it: say so once, retry after the backoff. */
-static void down(struct store *s, const char *why)
-{
-	if (s->why[0]) /* the server's refusal says more than the hang-up */
-		why = s->why;
-	if (!s->quiet)
-		log_warn("redis %s:%u: %s; node %s runs on its own state until it is back",
-			 s->url.host, (unsigned)s->url.port, why, s->node_id);
-	else
-		log_debug("redis %s:%u: %s", s->url.host, (unsigned)s->url.port, why);
-	s->quiet = true;
-	s->why[0] = '\0';
-	s->state = STORE_DOWN;
-	if (s->closing)
-		return;
-	arm(s->retry, s->backoff_ms);
-	s->backoff_ms = s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
-								  : s->backoff_ms * 2;
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct store *s = ac->data;
-
-	if (status == REDIS_OK)
-		return; /* up once PING answers, after AUTH and SELECT */
-	s->ac = NULL; /* hiredis frees it after this returns */
-	down(s, ac->errstr[0] ? ac->errstr : "cannot connect");
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct store *s = ac->data;
-
-	s->ac = NULL;
-	if (s->closing)
-		return;
-	down(s, status == REDIS_OK ? "disconnected" : ac->errstr[0] ? ac->errstr : "connection lost");
-}
-
-/* An error reply to AUTH, SELECT or PING: drop the connection, retry later. */
-static bool refused(struct store *s, redisAsyncContext *ac, const redisReply *r,
-		    const char *what)
-{
-	if (r && r->type != REDIS_REPLY_ERROR)
-		return false;
-	if (!r)
-		return true; /* the context is going away */
-	if (!s->why[0])
-		snprintf(s->why, sizeof s->why, "%s refused: %.200s", what, r->str);
-	redisAsyncDisconnect(ac);
-	return true;
-}
-
-static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
-{
-	refused(arg, ac, reply, "AUTH");
-}
-
-static void on_select(redisAsyncContext *ac, void *reply, void *arg)
-{
-	refused(arg, ac, reply, "SELECT");
-}
-
-static void on_ping(redisAsyncContext *ac, void *reply, void *arg)
-{
-	struct store *s = arg;
-
-	if (refused(s, ac, reply, "PING"))
-		return;
-	evtimer_del(s->retry);
-	if (s->state != STORE_UP)
-		log_info("redis %s:%u: connected, node %s in the fleet registry", s->url.host,
-			 (unsigned)s->url.port, s->node_id);
 	s->state = STORE_UP;
-	s->quiet = false;
-	s->backoff_ms = STORE_BACKOFF_MIN_MS;
 	beat(s); /* an empty Redis gets the registry back at once */
 }
 
-static void on_retry(evutil_socket_t fd, short what, void *arg)
+static void on_down(void *ctx)
 {
-	struct store *s = arg;
-
-	if (s->ac) { /* still connecting after STORE_CONNECT_TIMEOUT_MS */
-		redisAsyncContext *ac = s->ac;
-
-		s->ac = NULL;
-		ac->data = NULL;
-		redisAsyncSetDisconnectCallback(ac, NULL);
-		redisAsyncFree(ac);
-		down(s, "no answer within 3 s");
-		return;
-	}
-	s->reconnects++;
-	store_connect(s);
-}
-
-static void store_connect(struct store *s)
-{
-	const struct redis_url *u = &s->url;
-	redisAsyncContext *ac = redisAsyncConnect(u->host, u->port);
-	char db[16];
-
-	if (!ac || ac->err) {
-		down(s, ac ? ac->errstr : "out of memory");
-		if (ac)
-			redisAsyncFree(ac);
-		return;
-	}
-	ac->data = s;
-	s->ac = ac;
-	redisLibeventAttach(ac, s->base);
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	if (u->password[0] && u->user[0]) {
-		const char *argv[] = { "AUTH", u->user, u->password };
-
-		redisAsyncCommandArgv(ac, on_auth, s, 3, argv, NULL);
-	} else if (u->password[0]) {
-		const char *argv[] = { "AUTH", u->password };
-
-		redisAsyncCommandArgv(ac, on_auth, s, 2, argv, NULL);
-	}
-	if (u->db) {
-		const char *argv[] = { "SELECT", db };
-
-		snprintf(db, sizeof db, "%d", u->db);
-		redisAsyncCommandArgv(ac, on_select, s, 2, argv, NULL);
-	}
-	redisAsyncCommand(ac, on_ping, s, "PING");
-	arm(s->retry, STORE_CONNECT_TIMEOUT_MS);
+	((struct store *)ctx)->state = STORE_DOWN;
 }
 
 /* ---- the node registry --------------------------------------------------- */
@@ -242,7 +100,9 @@ static void beat(struct store *s)
 	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024];
 	const struct server *srv = s->srv;
 
-	if (s->state != STORE_UP || !s->ac)
+	redisAsyncContext *ac = rconn_ctx(s->conn);
+
+	if (!ac)
 		return;
 	snprintf(started, sizeof started, "%lld", (long long)s->started);
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
@@ -257,9 +117,9 @@ static void beat(struct store *s)
 		const char *expire[] = { "EXPIRE", s->key, ttl };
 		const char *sadd[] = { "SADD", "tern:nodes", s->node_id };
 
-		redisAsyncCommandArgv(s->ac, on_beat_reply, s, sizeof hset / sizeof *hset, hset, NULL);
-		redisAsyncCommandArgv(s->ac, on_beat_reply, s, 3, expire, NULL);
-		redisAsyncCommandArgv(s->ac, on_beat_reply, s, 3, sadd, NULL);
+		redisAsyncCommandArgv(ac, on_beat_reply, s, sizeof hset / sizeof *hset, hset, NULL);
+		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, expire, NULL);
+		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, sadd, NULL);
 	}
 }
 
@@ -276,12 +136,12 @@ struct store *store_open(struct event_base *base, const struct server *srv, char
 	const struct config *c = srv->cfg;
 	struct store *s = calloc(1, sizeof *s);
 	static const struct timeval beat_every = { STORE_BEAT_MS / 1000, 0 };
+	char who[STORE_NODE_ID_MAX + 8];
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->base = base;
 	s->srv = srv;
 	s->started = time(NULL);
 	s->state = STORE_MEMORY;
@@ -303,19 +163,18 @@ struct store *store_open(struct event_base *base, const struct server *srv, char
 		free(s);
 		return NULL;
 	}
-	s->redis = true;
 	s->state = STORE_DOWN;
-	s->backoff_ms = STORE_BACKOFF_MIN_MS;
-	s->retry = evtimer_new(base, on_retry, s);
 	s->beat = event_new(base, -1, EV_PERSIST, on_beat, s);
-	if (!s->retry || !s->beat || event_add(s->beat, &beat_every) < 0) {
+	snprintf(who, sizeof who, "node %s", s->node_id);
+	s->conn = rconn_new(base, &s->url, who, true,
+			    &(struct rconn_cb){ .ctx = s, .up = on_up, .down = on_down });
+	if (!s->beat || !s->conn || event_add(s->beat, &beat_every) < 0) {
 		snprintf(err, errlen, "out of memory");
 		store_close(s);
 		return NULL;
 	}
 	log_info("redis %s:%u db %d: connecting as node %s", s->url.host, (unsigned)s->url.port,
 		 s->url.db, s->node_id);
-	store_connect(s);
 	return s;
 }
 
@@ -323,16 +182,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	s->closing = true;
-	if (s->ac) {
-		redisAsyncContext *ac = s->ac;
-
-		s->ac = NULL;
-		ac->data = s; /* on_disconnect may still run, closing is set */
-		redisAsyncFree(ac);
-	}
-	if (s->retry)
-		event_free(s->retry);
+	rconn_free(s->conn);
 	if (s->beat)
 		event_free(s->beat);
 	explicit_bzero(&s->url, sizeof s->url);
@@ -346,7 +196,12 @@ enum store_state store_state(const struct store *s)
 
 uint64_t store_reconnects(const struct store *s)
 {
-	return s ? s->reconnects : 0;
+	return s ? rconn_reconnects(s->conn) : 0;
+}
+
+const struct redis_url *store_url(const struct store *s)
+{
+	return s && s->state != STORE_MEMORY ? &s->url : NULL;
 }
 
 const char *store_node_id(const struct store *s)

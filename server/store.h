@@ -3,11 +3,9 @@
  * nothing is shared and nothing can be down; and Redis, set with redis-url,
  * which makes this node a member of a fleet.
  *
- * This first part carries the connection and the node registry: one
- * hiredis async connection on the main loop (libevent adapter), AUTH and
- * SELECT from the URL, reconnects with backoff (250 ms doubling to 5 s), a
- * 3 s limit on connecting, and every 5 s a heartbeat that writes this
- * node's entry
+ * On the main loop: the node registry, on a connection of its own
+ * (server/rconn.h), whose state is what /readyz reports. Every 5 s a
+ * heartbeat writes this node's entry
  *
  *   tern:node:{ID}   hash: id, version, started, heartbeat, workers,
  *                    allocations, listening; expires after 15 s
@@ -16,6 +14,7 @@
  * so a Redis that restarts empty has the registry back within one beat,
  * and a node that dies leaves nothing behind for long. Nothing here runs
  * on a worker or blocks: a Redis outage only turns /readyz to "degraded".
+ * The allocations' records are the workers' own (server/records.h).
  */
 #ifndef TERN_SERVER_STORE_H
 #define TERN_SERVER_STORE_H
@@ -23,6 +22,8 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+
+#include "server/redis_url.h"
 
 struct server;
 struct store;
@@ -36,9 +37,6 @@ enum store_state {
 enum {
 	STORE_BEAT_MS = 5000,
 	STORE_NODE_TTL_S = 15,
-	STORE_CONNECT_TIMEOUT_MS = 3000,
-	STORE_BACKOFF_MIN_MS = 250,
-	STORE_BACKOFF_MAX_MS = 5000,
 	STORE_NODE_ID_MAX = 64,
 };
 
@@ -55,5 +53,7 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 uint64_t store_reconnects(const struct store *s);
 const char *store_node_id(const struct store *s);
+/* redis-url, parsed; NULL for the memory backend. */
+const struct redis_url *store_url(const struct store *s);
 
 #endif

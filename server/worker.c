@@ -15,6 +15,7 @@
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
+#include "server/records.h"
 #include "server/reserve.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
@@ -193,6 +194,7 @@ void worker_free(struct worker *w)
 	stream_close_all(w);
 	for (int i = 0; i < w->n_dtls; i++)
 		dtls_listener_free(w->dtls[i]);
+	records_stop(w);
 	relay_free(w->engine); /* closes its relay sockets through peer_close */
 	tcprelay_free_attempts(w);
 	OPENSSL_cleanse(w->relay.nonce_secret, sizeof w->relay.nonce_secret);

@@ -59,6 +59,7 @@ struct reserve;
 struct tcp_hub;
 struct tcp_attempt;
 struct store;
+struct records;
 
 struct worker {
 	int id;
@@ -71,6 +72,7 @@ struct worker {
 	struct relay_config relay; /* srv->relay, with this worker's shard */
 	struct relay_ops ops;
 	struct tcp_attempt *tcp_attempts; /* RFC 6062 connects in progress */
+	struct records *records;   /* allocation records in Redis, or NULL */
 	struct peer_table *peers;
 	struct event *tick;
 	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */

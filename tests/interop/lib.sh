@@ -380,6 +380,47 @@ relay_check() {
 	[ "$d $n" = "$allocs 0" ] || diag <"$T/relay.drops"
 }
 
+# ---- Redis -------------------------------------------------------------------
+
+# redis_pick: a loopback port for redis_start (RP); REDIS_PW, if set, is its password.
+redis_pick() {
+	RP=$(port_pick 1) || bail "no free ports"
+	REDIS_PID=
+}
+# redis_start ARGS...: an empty, diskless redis-server on 127.0.0.1:RP.
+redis_start() {
+	local i
+	redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no "$@" \
+		>"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	_bg_pids+=("$REDIS_PID")
+	for ((i = 0; i < 50; i++)); do
+		redis-cli -p "$RP" ${REDIS_PW:+-a "$REDIS_PW" --no-auth-warning} ping 2>/dev/null |
+			grep -q PONG && return 0
+		sleep 0.1
+	done
+	echo "redis-server did not answer on port $RP"
+	cat "$T/redis.log"
+	return 1
+}
+redis_stop() {
+	kill -TERM "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+}
+# rcli ARGS...: redis-cli on database 3, the one the tests give ternd.
+rcli() { redis-cli -p "$RP" ${REDIS_PW:+-a "$REDIS_PW" --no-auth-warning} -n 3 "$@" 2>&1; }
+# wait_for SECONDS WANT CMD...: poll CMD until it prints WANT; prints the last output.
+wait_for() {
+	local secs=$1 want=$2 out i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		out=$("$@")
+		[ "$out" = "$want" ] && break
+		sleep 0.1
+	done
+	echo "$out"
+}
+
 # ---- cleanup ----------------------------------------------------------------
 
 _interop_exit() {

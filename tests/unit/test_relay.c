@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "relay/record.h"
 #include "relay/relay.h"
 
 enum { MAX_HANDLES = 256, T0 = 1700000000 };
@@ -1304,6 +1305,279 @@ static void test_tcp_allocation_gone_closes_all(void **state)
 	assert_false(relay_tcp_connected(w->r, w->f.connect_cid[0], 0, T0 * 1000ull));
 }
 
+/* ---- the store: records, change tracking, restore ----------------------- */
+
+static int setup_persist(void **state)
+{
+	struct world *w;
+
+	setup(state);
+	w = *state;
+	relay_free(w->r);
+	w->cfg.persist = true;
+	w->r = relay_new(&w->cfg, &w->ops);
+	assert_non_null(w->r);
+	return 0;
+}
+
+struct synced {
+	struct relay_record put[4];
+	int n_put;
+	struct stun_addr del[4];
+	uint64_t del_tag[4];
+	int n_del;
+};
+
+static void s_put(void *ctx, struct relay_record *rec)
+{
+	struct synced *s = ctx;
+
+	assert_true(s->n_put < 4);
+	s->put[s->n_put++] = *rec;
+}
+
+static void s_del(void *ctx, const struct stun_addr *key, uint64_t tag)
+{
+	struct synced *s = ctx;
+
+	assert_true(s->n_del < 4);
+	s->del[s->n_del] = *key;
+	s->del_tag[s->n_del++] = tag;
+}
+
+static void sync_into(struct world *w, struct synced *s, uint64_t now_s)
+{
+	const struct relay_sync_ops ops = { s, s_put, s_del };
+
+	memset(s, 0, sizeof *s);
+	relay_sync(w->r, now_s * 1000, &ops);
+	assert_false(relay_sync_pending(w->r));
+}
+
+static void test_record_roundtrip(void **state)
+{
+	static struct relay_record in, out;
+	static char line[RECORD_MAX], again[RECORD_MAX];
+	static const char *const bad[] = {
+		"",
+		"tern1",
+		"tern2 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u=",
+		/* every fixed field is needed */
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3",
+		/* and a relayed address */
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 u=",
+		/* repeated, unknown, out of range, malformed */
+		"tern1 n=0000000000000001 l=0 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u=",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u= x=1",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=2 r=1.2.3.4:3 u=",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:65536 e=1 g=1 df=0 r=1.2.3.4:3 u=",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=-1 g=1 df=0 r=1.2.3.4:3 u=",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u=6",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u= ",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u= ch=16383,1.2.3.4:5@1",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u= p=1.2.3.4:5@1",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=[::1:2 e=1 g=1 df=0 r=1.2.3.4:3 u=",
+		"tern1 n=0000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 r=5.6.7.8:9 u=",
+		"tern1 n=000000000000001 l=0 a=1.2.3.4:1 c=1.2.3.4:2 e=1 g=1 df=0 r=1.2.3.4:3 u=",
+	};
+	size_t n;
+
+	memset(&in, 0, sizeof in);
+	in.tag = 0x0123456789abcdefull;
+	in.listener = 3;
+	in.local = (struct stun_addr){ STUN_FAMILY_IPV4, 3478, { 192, 0, 2, 1 } };
+	in.client = (struct stun_addr){ STUN_FAMILY_IPV6, 40000, { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 } };
+	in.expires = T0 * 1000ull + 600000;
+	in.granted = 600;
+	in.dont_fragment = true;
+	in.has[0] = in.has[1] = true;
+	in.relayed[0] = relay4;
+	in.relayed[0].port = 49152;
+	in.relayed[1] = relay6;
+	in.relayed[1].port = 65535;
+	memcpy(in.user, "17000:al ice=\x01\xff", 15); /* a REST name, odd bytes */
+	in.user_len = 15;
+	in.n_perms = 2;
+	in.perms[0].ip = pub1;
+	in.perms[0].ip.port = 0;
+	in.perms[0].expires = T0 * 1000ull + 300000;
+	in.perms[1].ip = relay6;
+	in.perms[1].expires = 1;
+	in.n_chans = 1;
+	in.chans[0].number = 0x4001;
+	in.chans[0].peer = pub2;
+	in.chans[0].expires = T0 * 1000ull + 600000;
+	n = record_format(&in, line, sizeof line);
+	assert_true(n > 0 && n == strlen(line));
+	assert_int_equal(record_parse(line, n, &out), 0);
+	/* the same record: it formats to the same line, and spot checks */
+	assert_int_equal(record_format(&out, again, sizeof again), n);
+	assert_string_equal(line, again);
+	assert_int_equal(out.tag, in.tag);
+	assert_int_equal(out.client.family, STUN_FAMILY_IPV6);
+	assert_memory_equal(out.client.ip, in.client.ip, 16);
+	assert_int_equal(out.relayed[1].port, 65535);
+	assert_int_equal(out.user_len, 15);
+	assert_memory_equal(out.user, in.user, 15);
+	assert_int_equal(out.perms[1].expires, 1);
+	assert_int_equal(out.chans[0].peer.port, pub2.port);
+	assert_true(out.dont_fragment);
+	assert_ptr_equal(record_key(&out), &out.relayed[0]);
+	/* too small a buffer is refused, not cut short */
+	assert_int_equal(record_format(&in, line, n), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		print_message("bad[%zu]\n", i);
+		assert_int_equal(record_parse(bad[i], strlen(bad[i]), &out), -1);
+	}
+}
+
+static void test_persist_tracks_changes(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	struct synced s;
+	struct client c, t;
+	uint32_t zero = 0;
+	uint64_t tag;
+
+	client_init(&c, 40100, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	sync_into(w, &s, T0);
+	assert_int_equal(s.n_put, 1);
+	assert_int_equal(s.n_del, 0);
+	assert_int_equal(s.put[0].client.port, 40100);
+	assert_true(s.put[0].has[0]);
+	assert_int_equal(s.put[0].relayed[0].port, w->f.bound[0].port);
+	assert_memory_equal(s.put[0].user, "alice", 5);
+	assert_int_equal(s.put[0].expires, (T0 + 600) * 1000ull);
+	tag = s.put[0].tag;
+	sync_into(w, &s, T0); /* nothing changed */
+	assert_int_equal(s.n_put + s.n_del, 0);
+	/* many changes, one write, in the latest state */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, NULL, NULL, T0 + 2, true), 0);
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub2, T0 + 3, true), 0);
+	sync_into(w, &s, T0 + 3);
+	assert_int_equal(s.n_put, 1);
+	assert_int_equal(s.put[0].n_chans, 1);
+	assert_int_equal(s.put[0].chans[0].number, 0x4001);
+	assert_int_equal(s.put[0].n_perms, 2);
+	assert_int_equal(s.put[0].expires, (T0 + 2 + 600) * 1000ull);
+	/* a failed request changes nothing */
+	ba.channel = 0x3000;
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 4, true), 400);
+	assert_false(relay_sync_pending(w->r));
+	/* a TCP allocation is never on record: it cannot outlive its connection */
+	client_init(&t, 40101, "alice", "secret");
+	t.k.transport = TURN_TRANSPORT_TCP;
+	t.k.conn = 1;
+	assert_int_equal(allocate(w, &t, T0), 0);
+	assert_false(relay_sync_pending(w->r));
+	/* deleted: filed under its relayed address, with its tag */
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 5, true), 0);
+	sync_into(w, &s, T0 + 5);
+	assert_int_equal(s.n_put, 0);
+	assert_int_equal(s.n_del, 1);
+	assert_int_equal(s.del_tag[0], tag);
+	/* everything again, for a store that came back empty */
+	client_init(&c, 40102, "bob", "hunter2");
+	assert_int_equal(allocate(w, &c, T0 + 6), 0);
+	sync_into(w, &s, T0 + 6);
+	relay_mark_all(w->r);
+	sync_into(w, &s, T0 + 6);
+	assert_int_equal(s.n_put, 1);
+	assert_memory_equal(s.put[0].user, "bob", 3);
+}
+
+static void test_persist_expiry_and_stop(void **state)
+{
+	struct world *w = *state;
+	struct synced s;
+	struct client c;
+
+	client_init(&c, 40110, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	client_init(&c, 40111, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0 + 100), 0);
+	sync_into(w, &s, T0 + 100);
+	assert_int_equal(s.n_put, 2);
+	relay_tick(w->r, (T0 + 600) * 1000ull); /* the first expires */
+	sync_into(w, &s, T0 + 600);
+	assert_int_equal(s.n_del, 1);
+	/* stopping is not deleting: the other record stays for the restart */
+	relay_free(w->r);
+	w->r = relay_new(&w->cfg, &w->ops);
+	assert_non_null(w->r);
+	assert_false(relay_sync_pending(w->r));
+}
+
+static void test_restore(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	uint8_t pkt[RELAY_HEADROOM + 16 + RELAY_TAILROOM], *msg;
+	const struct relay_key *to;
+	struct relay_record rec;
+	struct synced s;
+	struct client c;
+	uint16_t port;
+	size_t len;
+
+	client_init(&c, 40120, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0, true), 0);
+	sync_into(w, &s, T0);
+	rec = s.put[0];
+	port = rec.relayed[0].port;
+	/* the process ends; a new one takes the allocation back */
+	relay_free(w->r);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(w->f.used, 0);
+	w->r = relay_new(&w->cfg, &w->ops);
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 10) * 1000ull), 0);
+	assert_int_equal(w->f.n_open, 1);
+	assert_int_equal(w->f.bound[0].port, port); /* the same relayed address */
+	assert_int_equal(w->f.used, 1);            /* counted against the quota */
+	assert_int_equal(relay_stats(w->r)->allocations[0], 1);
+	assert_int_equal(relay_stats(w->r)->restored, 1);
+	assert_false(relay_sync_pending(w->r));    /* the store has it already */
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 10) * 1000ull), -EEXIST);
+	/* the same 5-tuple's ChannelData goes on, without a new Allocate */
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"abc", 3,
+					  (T0 + 10) * 1000ull);
+	assert_int_equal(c.act.peer_handle, 0);
+	assert_int_equal(c.act.peer.port, pub1.port);
+	memcpy(pkt + RELAY_HEADROOM, "xyz", 3);
+	to = relay_from_peer(w->r, w->f.id[0], &pub1, pkt + RELAY_HEADROOM, 3,
+			     (T0 + 10) * 1000ull, &msg, &len);
+	assert_non_null(to);
+	assert_int_equal(to->client.port, 40120);
+	assert_memory_equal(msg, "\x40\x01\x00\x03xyz", 7);
+	/* and its Refresh is accepted, with the same credentials */
+	assert_int_equal(request(w, &c, TURN_REFRESH, NULL, NULL, T0 + 11, true), 0);
+	/* what expired meanwhile is not taken back */
+	relay_free(w->r);
+	w->r = relay_new(&w->cfg, &w->ops);
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 600) * 1000ull), -ETIMEDOUT);
+	/* a channel that expired is left out, the allocation kept */
+	rec.chans[0].expires = (T0 + 5) * 1000ull;
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 10) * 1000ull), 0);
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"abc", 3,
+					  (T0 + 10) * 1000ull);
+	assert_int_equal(c.act.peer_handle, -1);
+	relay_client_gone(w->r, &c.k);
+	/* a port someone else holds now: refused, nothing left behind */
+	w->f.busy_ports = 1;
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 10) * 1000ull), -EADDRINUSE);
+	assert_int_equal(w->f.n_open, 0);
+	assert_int_equal(w->f.used, 0);
+	/* over quota */
+	w->f.max = 1;
+	w->f.used = 1;
+	assert_int_equal(relay_restore(w->r, &rec, (T0 + 10) * 1000ull), -EDQUOT);
+	w->f.used = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1343,6 +1617,10 @@ int main(void)
 		T(test_tcp_connection_bind),
 		T(test_tcp_allocation_gone_closes_all),
 		T(test_tcp_bind_with_control_nonce),
+		T(test_record_roundtrip),
+		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
+		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
 	};
 

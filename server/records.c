@@ -1,0 +1,333 @@
+/*
+ * Allocation records in Redis: the workers' writers and the restore at start
+ * (see records.h). Commands go out with argv only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "relay/record.h"
+#include "server/log.h"
+#include "server/rconn.h"
+#include "server/records.h"
+#include "server/steer.h"
+#include "server/store.h"
+#include "server/worker.h"
+
+/* Remove a record only if it is still the one this allocation wrote: its
+ * port may already carry another worker's new allocation. */
+static const char del_script[] =
+	"local v = redis.call('GET', KEYS[1]) "
+	"if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then "
+	"return redis.call('DEL', KEYS[1]) end return 0";
+
+struct records {
+	struct worker *w;
+	struct rconn *conn;
+	struct event *flush;
+	char prefix[STORE_NODE_ID_MAX + 16]; /* tern:alloc:{ID}: */
+	char line[RECORD_MAX];
+};
+
+static void key_of(const char *prefix, const struct stun_addr *a, char *out, size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "%s", prefix);
+
+	record_addr_str(a, true, out + n, cap - n);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* ---- the workers' writers ------------------------------------------------ */
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply *r = reply;
+
+	if (r && r->type == REDIS_REPLY_ERROR)
+		log_debug("redis: allocation record: %s", r->str);
+}
+
+static void put(void *ctx, struct relay_record *rec)
+{
+	struct records *rs = ctx;
+	const struct server *srv = rs->w->srv;
+	redisAsyncContext *ac = rconn_ctx(rs->conn);
+	uint64_t now = worker_now_ms(rs->w);
+	char key[sizeof rs->prefix + 64], ttl[24];
+
+	if (!ac || rec->listener >= srv->n_spec || rec->expires <= now)
+		return;
+	rec->local = srv->spec[rec->listener].local;
+	if (!record_format(rec, rs->line, sizeof rs->line))
+		return;
+	key_of(rs->prefix, record_key(rec), key, sizeof key);
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(rec->expires - now));
+	redisAsyncCommandArgv(ac, on_reply, rs, 5,
+			      (const char *[]){ "SET", key, rs->line, "PX", ttl }, NULL);
+}
+
+static void del(void *ctx, const struct stun_addr *a, uint64_t tag)
+{
+	struct records *rs = ctx;
+	redisAsyncContext *ac = rconn_ctx(rs->conn);
+	char key[sizeof rs->prefix + 64], head[32];
+
+	if (!ac)
+		return;
+	key_of(rs->prefix, a, key, sizeof key);
+	snprintf(head, sizeof head, "tern1 n=%016llx ", (unsigned long long)tag);
+	redisAsyncCommandArgv(ac, on_reply, rs, 5,
+			      (const char *[]){ "EVAL", del_script, "1", key, head }, NULL);
+}
+
+static void flush(struct records *rs)
+{
+	const struct relay_sync_ops ops = { rs, put, del };
+
+	if (rconn_ctx(rs->conn) && relay_sync_pending(rs->w->engine))
+		relay_sync(rs->w->engine, worker_now_ms(rs->w), &ops);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	flush(arg);
+}
+
+/* Connected (again): Redis may have lost anything, even everything. */
+static void on_up(void *ctx, redisAsyncContext *ac)
+{
+	struct records *rs = ctx;
+
+	relay_mark_all(rs->w->engine);
+	flush(rs);
+}
+
+int records_start(struct worker *w, const struct redis_url *u, const char *node_id)
+{
+	static const struct timeval every = { 0, RECORDS_FLUSH_MS * 1000 };
+	struct records *rs = calloc(1, sizeof *rs);
+	char who[32];
+
+	if (!rs)
+		return -1;
+	w->records = rs;
+	rs->w = w;
+	snprintf(rs->prefix, sizeof rs->prefix, "tern:alloc:{%s}:", node_id);
+	snprintf(who, sizeof who, "worker %d", w->id);
+	rs->flush = event_new(w->base, -1, EV_PERSIST, on_flush, rs);
+	rs->conn = rconn_new(w->base, u, who, false, &(struct rconn_cb){ .ctx = rs, .up = on_up });
+	if (!rs->flush || !rs->conn || event_add(rs->flush, &every) < 0) {
+		records_stop(w);
+		return -1;
+	}
+	return 0;
+}
+
+void records_stop(struct worker *w)
+{
+	struct records *rs = w->records;
+
+	if (!rs)
+		return;
+	rconn_free(rs->conn);
+	if (rs->flush)
+		event_free(rs->flush);
+	free(rs);
+	w->records = NULL;
+}
+
+/* ---- the restore at start ------------------------------------------------ */
+
+struct restore {
+	struct server *srv;
+	uint64_t now;
+	unsigned restored, expired, failed, bad;
+	redisContext *c;
+	char **drop; /* keys of records that cannot come back */
+	size_t n_drop, cap_drop;
+	struct relay_record rec;
+};
+
+static redisReply *command(redisContext *c, int argc, const char **argv)
+{
+	return redisCommandArgv(c, argc, argv, NULL);
+}
+
+static bool reply_ok(redisReply *r, const char *what, const struct redis_url *u)
+{
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return true;
+	log_warn("redis %s:%u: %s refused: %s; no allocations restored", u->host,
+		 (unsigned)u->port, what, r ? r->str : "no answer");
+	return false;
+}
+
+/* The UDP listener a record came in on, by its address, or -1. */
+static int listener_of(const struct server *srv, const struct stun_addr *local)
+{
+	for (int i = 0; i < srv->n_spec; i++) {
+		const struct stun_addr *l = &srv->spec[i].local;
+		size_t n = l->family == STUN_FAMILY_IPV4 ? 4 : 16;
+
+		if (srv->spec[i].tp == TP_UDP && l->family == local->family &&
+		    l->port == local->port && memcmp(l->ip, local->ip, n) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static void drop_later(struct restore *rs, const char *key)
+{
+	if (rs->n_drop == rs->cap_drop) {
+		size_t cap = rs->cap_drop ? 2 * rs->cap_drop : 256;
+		char **d = realloc(rs->drop, cap * sizeof *d);
+
+		if (!d)
+			return; /* it expires on its own */
+		rs->drop = d;
+		rs->cap_drop = cap;
+	}
+	rs->drop[rs->n_drop++] = strdup(key);
+	if (!rs->drop[rs->n_drop - 1])
+		rs->n_drop--;
+}
+
+static void restore_one(struct restore *rs, const char *key, const redisReply *v)
+{
+	struct relay_record *rec = &rs->rec;
+	const struct server *srv = rs->srv;
+	int l, rc;
+
+	if (!v || v->type != REDIS_REPLY_STRING)
+		return; /* gone since SCAN saw it */
+	if (record_parse(v->str, v->len, rec) < 0) {
+		log_warn("redis: %s: not an allocation record; removed", key);
+		rs->bad++;
+		drop_later(rs, key);
+		return;
+	}
+	l = listener_of(srv, &rec->local);
+	if (l < 0) {
+		rc = -ENOENT;
+	} else {
+		rec->listener = (uint16_t)l;
+		rc = relay_restore(srv->workers[steer_pick(&rec->client, srv->n_workers)]->engine,
+				   rec, rs->now);
+	}
+	if (rc == 0) {
+		rs->restored++;
+		return;
+	}
+	if (rc == -ETIMEDOUT) {
+		rs->expired++;
+	} else {
+		rs->failed++;
+		log_info("redis: %s: not restored: %s", key,
+			 rc == -ENOENT ? "no UDP listener on its address now" : strerror(-rc));
+	}
+	drop_later(rs, key);
+}
+
+/* SCAN the node's records, MGET each batch, restore what it can. */
+static void restore_all(struct restore *rs, const char *match)
+{
+	char cursor[32] = "0";
+
+	do {
+		redisReply *r = command(rs->c, 6, (const char *[]){ "SCAN", cursor, "MATCH", match,
+								   "COUNT", "1000" });
+		redisReply *keys, *vals;
+		const char **argv;
+
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			return;
+		}
+		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+		keys = r->element[1];
+		argv = keys->elements ? calloc(keys->elements + 1, sizeof *argv) : NULL;
+		if (argv) {
+			argv[0] = "MGET";
+			for (size_t i = 0; i < keys->elements; i++)
+				argv[i + 1] = keys->element[i]->str;
+			vals = command(rs->c, (int)keys->elements + 1, argv);
+			for (size_t i = 0; vals && vals->type == REDIS_REPLY_ARRAY &&
+					   i < vals->elements && i < keys->elements; i++)
+				restore_one(rs, keys->element[i]->str, vals->element[i]);
+			freeReplyObject(vals);
+			free(argv);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+}
+
+static void steer_all(struct server *srv)
+{
+	for (int i = 0; i < srv->n_spec; i++) {
+		int e;
+
+		if (srv->spec[i].tp != TP_UDP)
+			continue;
+		e = steer_attach(srv->workers[0]->udp_fd[i], srv->n_workers);
+		if (e < 0)
+			log_warn("listener %d: cannot steer clients to workers (%s): restored "
+				 "allocations may land on the wrong worker", i, strerror(-e));
+	}
+}
+
+void records_restore(struct server *srv, const struct redis_url *u, const char *node_id)
+{
+	static const struct timeval limit = { 3, 0 };
+	struct restore rs = { .srv = srv, .now = wall_ms() };
+	char match[STORE_NODE_ID_MAX + 24], db[16];
+	uint64_t t0 = rs.now;
+	redisReply *r;
+
+	steer_all(srv);
+	rs.c = redisConnectWithTimeout(u->host, u->port, limit);
+	if (!rs.c || rs.c->err) {
+		log_warn("redis %s:%u: %s; no allocations restored", u->host, (unsigned)u->port,
+			 rs.c ? rs.c->errstr : "out of memory");
+		redisFree(rs.c);
+		return;
+	}
+	redisSetTimeout(rs.c, limit);
+	if (u->password[0]) {
+		r = u->user[0] ? command(rs.c, 3, (const char *[]){ "AUTH", u->user, u->password })
+			       : command(rs.c, 2, (const char *[]){ "AUTH", u->password });
+		if (!reply_ok(r, "AUTH", u))
+			goto out;
+		freeReplyObject(r);
+	}
+	snprintf(db, sizeof db, "%d", u->db);
+	r = command(rs.c, 2, (const char *[]){ "SELECT", db });
+	if (!reply_ok(r, "SELECT", u))
+		goto out;
+	freeReplyObject(r);
+	snprintf(match, sizeof match, "tern:alloc:{%s}:*", node_id);
+	restore_all(&rs, match);
+	r = NULL;
+	for (size_t i = 0; i < rs.n_drop; i++) {
+		freeReplyObject(command(rs.c, 2, (const char *[]){ "DEL", rs.drop[i] }));
+		free(rs.drop[i]);
+	}
+	log_info("redis: restored %u allocations in %llu ms (%u expired, %u not restorable, "
+		 "%u unreadable)", rs.restored, (unsigned long long)(wall_ms() - t0), rs.expired,
+		 rs.failed, rs.bad);
+out:
+	freeReplyObject(r);
+	free(rs.drop);
+	redisFree(rs.c);
+}

@@ -1,0 +1,40 @@
+/*
+ * Allocation records in Redis (issue 4, part 2): each worker writes its UDP
+ * allocations' records on a connection of its own, and a node that starts
+ * with the same node id takes back the ones not expired, on the same relay
+ * ports, before it serves anything.
+ *
+ *   tern:alloc:{ID}:<relayed address>   string: relay/record.h's line;
+ *                                       expires with the allocation
+ *
+ * Writes follow changes (Allocate, Refresh, CreatePermission, ChannelBind,
+ * deletion and expiry), never packets: the engine flags what changed and a
+ * 50 ms timer hands the flags to Redis, so a thousand Refreshes between two
+ * flushes are one SET. While Redis is away the flags wait (bounded by the
+ * allocation table); when it answers again, everything is written anew,
+ * which also refills a Redis that came back empty.
+ */
+#ifndef TERN_SERVER_RECORDS_H
+#define TERN_SERVER_RECORDS_H
+
+#include "server/redis_url.h"
+
+struct server;
+struct worker;
+
+enum { RECORDS_FLUSH_MS = 50 };
+
+/*
+ * Take back this node's allocations, before the workers start: blocking,
+ * at most a few seconds when Redis does not answer. Attaches the steering
+ * program (server/steer.h) to every UDP listener, so each allocation lands
+ * on the worker its client's datagrams reach. Logs what it did; an outage
+ * here only means nothing is restored.
+ */
+void records_restore(struct server *srv, const struct redis_url *u, const char *node_id);
+
+/* The worker's writer: its own connection and flush timer. 0 or -1. */
+int records_start(struct worker *w, const struct redis_url *u, const char *node_id);
+void records_stop(struct worker *w);
+
+#endif

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""UDP TURN clients that outlive a ternd restart, for tests/interop/store_restart.sh.
+
+  echo    a UDP echo peer: answers each datagram with its data, "|", and the
+          address it came from (so a client learns which relayed address
+          carried it)
+  setup   N clients, each on its own UDP port: Allocate, ChannelBind 0x4000
+          to the echo peer, one echo through the channel; their ports and
+          relayed addresses go to --state
+  resume  the same clients from --state, each on the same local port (so
+          the same 5-tuple): ChannelData through the channel, checking that
+          the echo came back through the same relayed address, and with
+          --refresh a Refresh, all without a new Allocate
+  release Refresh with LIFETIME 0 for client --index
+
+Prints key=value lines, as stuntool.py does.
+"""
+import argparse
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stuntool import parse  # noqa: E402
+from tcprelay import (ALLOCATE, REFRESH, LIFETIME, Turn, allocate, emit,  # noqa: E402
+                      peer_attr)
+
+CHANNEL_BIND, CHANNEL_NUMBER = 0x009, 0x000C
+CHANNEL = 0x4000
+
+
+def cmd_echo(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", a.peer_port))
+    while True:
+        data, src = s.recvfrom(4096)
+        s.sendto(data + b"|" + ("%s:%d" % src).encode(), src)
+
+
+class Client(Turn):
+    """A UDP TURN client on one socket, bound to port (0: any)."""
+
+    def __init__(self, a, port=0):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", port))
+        s.connect((a.server, a.port))
+        s.settimeout(a.timeout)
+        super().__init__(a, sock=s)
+
+    def read(self):
+        while True:
+            raw = self.s.recv(4096)
+            if raw[0] < 2:  # STUN; ChannelData read here is stale, skip it
+                m = parse(raw)
+                if m is not None:
+                    return m
+
+    def through_channel(self, payload):
+        """ChannelData out, the echo back; returns the relayed address it names."""
+        self.s.send(struct.pack("!HH", CHANNEL, len(payload)) + payload)
+        deadline = time.monotonic() + self.a.timeout
+        while time.monotonic() < deadline:
+            try:
+                raw = self.s.recv(4096)
+            except socket.timeout:
+                break
+            if len(raw) < 4 or raw[0] < 0x40:
+                continue
+            ch, n = struct.unpack("!HH", raw[:4])
+            body = raw[4:4 + n]
+            if ch == CHANNEL and body.startswith(payload + b"|"):
+                return body[len(payload) + 1:].decode()
+        return None
+
+
+def cmd_setup(a):
+    facts, state = {}, []
+    for i in range(a.clients):
+        c = Client(a)
+        f = {}
+        relayed = allocate(c, f)
+        if relayed is None:
+            facts["setup"] = "allocate %d: %s" % (i, f.get("allocate"))
+            break
+        cls, _, code, _ = c.request(CHANNEL_BIND, [
+            (CHANNEL_NUMBER, struct.pack("!HH", CHANNEL, 0)),
+            peer_attr("127.0.0.1", a.peer_port)])
+        if cls != 2:
+            facts["setup"] = "channel bind %d: %s" % (i, code)
+            break
+        via = c.through_channel(b"hello %d" % i)
+        if via != f["relayed"]:
+            facts["setup"] = "echo %d: via %s, relayed %s" % (i, via, f["relayed"])
+            break
+        state.append({"port": c.s.getsockname()[1], "relayed": f["relayed"]})
+        c.s.close()
+    else:
+        facts["setup"] = "ok"
+    with open(a.state, "w") as fp:
+        json.dump(state, fp)
+    facts["clients"] = len(state)
+    emit(facts)
+
+
+def cmd_resume(a):
+    with open(a.state) as fp:
+        state = json.load(fp)
+    echoed = same = refreshed = 0
+    wrong = []
+    for i, st in enumerate(state):
+        c = Client(a, st["port"])
+        via = c.through_channel(b"again %d" % i)
+        if via is not None:
+            echoed += 1
+            if via == st["relayed"]:
+                same += 1
+            else:
+                wrong.append("%d:%s!=%s" % (i, via, st["relayed"]))
+        if a.refresh:
+            cls, _, code, _ = c.request(REFRESH, [])
+            refreshed += cls == 2
+        c.s.close()
+    emit({"clients": len(state), "echoed": echoed, "same_relayed": same,
+          "refreshed": refreshed, "wrong": " ".join(wrong) or "none"})
+
+
+def cmd_release(a):
+    with open(a.state) as fp:
+        st = json.load(fp)[a.index]
+    c = Client(a, st["port"])
+    cls, _, code, _ = c.request(REFRESH, [(LIFETIME, b"\0\0\0\0")])
+    emit({"release": "ok" if cls == 2 else code})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("cmd", choices=("echo", "setup", "resume", "release"))
+    p.add_argument("--server", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3478)
+    p.add_argument("--peer-port", type=int, required=True)
+    p.add_argument("--user", default="alice")
+    p.add_argument("--password", default="secret")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--state")
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--refresh", action="store_true")
+    p.add_argument("--timeout", type=float, default=2.0)
+    a = p.parse_args()
+    a.transport, a.peer, a.proto = "udp", "127.0.0.1", "udp"
+    {"echo": cmd_echo, "setup": cmd_setup, "resume": cmd_resume,
+     "release": cmd_release}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
