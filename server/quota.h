@@ -19,4 +19,22 @@ bool quota_take(struct quota *q, const uint8_t *user, size_t len);
 void quota_give(struct quota *q, const uint8_t *user, size_t len);
 uint32_t quota_total(struct quota *q);
 
+/*
+ * The fleet (server/store.c): other nodes' allocations by user, counted
+ * against user-quota with this node's own. Built off the lock by the main
+ * loop and swapped in whole; never waited for on the Allocate path.
+ */
+struct quota_remote;
+struct quota_remote *quota_remote_new(void);
+/* Add n allocations of user; -1 without memory. */
+int quota_remote_add(struct quota_remote *r, const uint8_t *user, size_t len, uint32_t n);
+/* Replace the fleet counts with r (owned from now on; NULL clears them). */
+void quota_set_remote(struct quota *q, struct quota_remote *r);
+void quota_remote_free(struct quota_remote *r);
+/* Each user's own count on this node, under the lock (fn must not call back). */
+void quota_each(struct quota *q, void (*fn)(void *ctx, const uint8_t *user, size_t len,
+					   uint32_t n), void *ctx);
+/* Bumped by every take and give: has anything changed since last time? */
+uint64_t quota_generation(struct quota *q);
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 
 #include "relay/record.h"
 #include "server/log.h"
@@ -24,6 +25,8 @@ static const char del_script[] =
 	"local v = redis.call('GET', KEYS[1]) "
 	"if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then "
 	"return redis.call('DEL', KEYS[1]) end return 0";
+
+#define NONCE_SECRET_KEY "tern:nonce-secret"
 
 struct records {
 	struct worker *w;
@@ -104,11 +107,58 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	flush(arg);
 }
 
+/* The fleet's nonce secret: take it, keeping ours for the nonces already out. */
+static void on_secret(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct records *rs = arg;
+	struct relay_config *rc = &rs->w->relay; /* the engine's: this thread's own */
+	const redisReply *r = reply;
+	uint8_t secret[NONCE_SECRET_LEN];
+
+	if (!r || r->type != REDIS_REPLY_STRING || r->len != 2 * NONCE_SECRET_LEN)
+		return;
+	for (size_t i = 0; i < NONCE_SECRET_LEN; i++) {
+		int hi = OPENSSL_hexchar2int((unsigned char)r->str[2 * i]);
+		int lo = OPENSSL_hexchar2int((unsigned char)r->str[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return;
+		secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (memcmp(secret, rc->nonce_secret[0], NONCE_SECRET_LEN) != 0) {
+		memcpy(rc->nonce_secret[1], rc->nonce_secret[0], NONCE_SECRET_LEN);
+		memcpy(rc->nonce_secret[0], secret, NONCE_SECRET_LEN);
+		rc->n_nonce_secrets = 2;
+	}
+	OPENSSL_cleanse(secret, sizeof secret);
+}
+
+/*
+ * Nonces are HMACs under a secret (DESIGN.md s6): one secret for the fleet,
+ * so a nonce from any node is good on every other, and across restarts.
+ * The first node to get there sets it; nonce-secret in the config wins.
+ */
+static void share_nonce_secret(struct records *rs, redisAsyncContext *ac)
+{
+	char hex[2 * NONCE_SECRET_LEN + 1];
+
+	if (rs->w->srv->cfg->has_nonce_secret)
+		return;
+	for (size_t i = 0; i < NONCE_SECRET_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", rs->w->relay.nonce_secret[0][i]);
+	redisAsyncCommandArgv(ac, on_reply, rs, 4,
+			      (const char *[]){ "SET", NONCE_SECRET_KEY, hex, "NX" }, NULL);
+	redisAsyncCommandArgv(ac, on_secret, rs, 2, (const char *[]){ "GET", NONCE_SECRET_KEY },
+			      NULL);
+	OPENSSL_cleanse(hex, sizeof hex);
+}
+
 /* Connected (again): Redis may have lost anything, even everything. */
 static void on_up(void *ctx, redisAsyncContext *ac)
 {
 	struct records *rs = ctx;
 
+	share_nonce_secret(rs, ac);
 	relay_mark_all(rs->w->engine);
 	flush(rs);
 }

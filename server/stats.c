@@ -15,6 +15,7 @@
 
 #include "server/netaddr.h"
 #include "server/stats.h"
+#include "server/fleet.h"
 #include "server/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */
@@ -49,6 +50,19 @@ static void per_transport(struct evbuffer *b, const char *name, const char *type
 		evbuffer_add_printf(b, "%s{transport=\"%s\"} %llu\n", name,
 				    counters_transport_name(t),
 				    (unsigned long long)counter_get(&v[t]));
+}
+
+/* The fleet as last read: live nodes and their allocations. */
+static void fleet_metrics(struct evbuffer *b, const struct fleet_view *v)
+{
+	uint64_t total = 0;
+
+	for (int i = 0; v && i < v->n; i++)
+		total += v->node[i].allocations;
+	help(b, "tern_fleet_nodes", "gauge", "Live nodes in the registry, as last read.");
+	evbuffer_add_printf(b, "tern_fleet_nodes %d\n", v ? v->n : 0);
+	help(b, "tern_fleet_allocations", "gauge", "Allocations the live nodes reported.");
+	evbuffer_add_printf(b, "tern_fleet_allocations %llu\n", (unsigned long long)total);
 }
 
 static void write_metrics(struct evbuffer *b, const struct stats *s,
@@ -96,6 +110,7 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 		help(b, "tern_store_reconnects_total", "counter", "Attempts to reconnect to Redis.");
 		evbuffer_add_printf(b, "tern_store_reconnects_total %llu\n",
 				    (unsigned long long)store_reconnects(s->srv->store));
+		fleet_metrics(b, store_fleet(s->srv->store));
 	}
 	help(b, "tern_build_info", "gauge", "Build information.");
 	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
@@ -245,6 +260,70 @@ static void reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_send_reply(req, code, reason, body);
 }
 
+/* A JSON string: what a node wrote into Redis is escaped, not trusted. */
+static void json_str(struct evbuffer *b, const char *v)
+{
+	evbuffer_add(b, "\"", 1);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '"' || c == '\\')
+			evbuffer_add_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", c);
+		else
+			evbuffer_add(b, v, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+static void json_member(struct evbuffer *b, const char *id, uint64_t allocations,
+			int64_t heartbeat, const char *listening)
+{
+	evbuffer_add_printf(b, "{\"id\":");
+	json_str(b, id);
+	evbuffer_add_printf(b, ",\"allocations\":%llu,\"heartbeat\":%lld,\"listening\":",
+			    (unsigned long long)allocations, (long long)heartbeat);
+	json_str(b, listening);
+	evbuffer_add(b, "}", 1);
+}
+
+/* /stats: this node, and the fleet as last read from the registry (just this
+ * node without Redis). */
+static void write_json(struct evbuffer *b, const struct stats *s)
+{
+	const struct fleet_view *v = store_fleet(s->srv->store);
+	const char *id = store_node_id(s->srv->store);
+	uint64_t mine = 0, total = 0;
+	struct turn_sum t;
+
+	if (s->srv->turn) {
+		sum_turn(s->srv, &t);
+		mine = t.allocations[0] + t.allocations[1];
+	}
+	evbuffer_add_printf(b, "{\"node\":{\"id\":");
+	json_str(b, id);
+	evbuffer_add_printf(b, ",\"version\":\"%s\",\"uptime_seconds\":%lld,\"store\":\"%s\","
+			    "\"workers\":%d,\"allocations\":%llu},\"fleet\":{\"members\":[",
+			    PACKAGE_VERSION, (long long)(time(NULL) - s->started),
+			    store_state_name(store_state(s->srv->store)), s->srv->n_workers,
+			    (unsigned long long)mine);
+	if (!v) {
+		json_member(b, id, mine, (int64_t)time(NULL), "");
+		total = mine;
+	}
+	for (int i = 0; v && i < v->n; i++) {
+		json_member(b, v->node[i].id, v->node[i].allocations, v->node[i].heartbeat,
+			    v->node[i].listening);
+		total += v->node[i].allocations;
+		if (i + 1 < v->n)
+			evbuffer_add(b, ",", 1);
+	}
+	evbuffer_add_printf(b, "],\"nodes\":%d,\"allocations\":%llu,\"read_at\":%lld}}\n",
+			    v ? v->n : 1, (unsigned long long)total,
+			    (long long)(v ? v->at : (int64_t)time(NULL)));
+}
+
 static void stats_on_request(struct evhttp_request *req, void *arg)
 {
 	const struct stats *s = arg;
@@ -264,6 +343,9 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, store_state(s->srv->store) == STORE_DOWN
 					       ? "degraded: redis unreachable\n" : "ok\n");
 		reply(req, 200, "OK", "text/plain", b);
+	} else if (strcmp(path, "/stats") == 0) {
+		write_json(b, s);
+		reply(req, 200, "OK", "application/json", b);
 	} else if (strcmp(path, "/metrics") == 0 && (sum = calloc(1, sizeof *sum))) {
 		for (int i = 0; i < s->srv->n_workers; i++)
 			counters_sum(sum, &s->srv->workers[i]->counters);

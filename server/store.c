@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "server/counters.h"
+#include "server/fleet.h"
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/rconn.h"
@@ -27,6 +28,7 @@ struct store {
 	char node_id[STORE_NODE_ID_MAX + 1];
 	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
 	struct rconn *conn;
+	struct fleet *fleet;
 	enum store_state state;
 	struct event *beat;
 	time_t started;
@@ -121,6 +123,7 @@ static void beat(struct store *s)
 		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, expire, NULL);
 		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, sadd, NULL);
 	}
+	fleet_beat(s->fleet);
 }
 
 static void on_beat(evutil_socket_t fd, short what, void *arg)
@@ -168,7 +171,8 @@ struct store *store_open(struct event_base *base, const struct server *srv, char
 	snprintf(who, sizeof who, "node %s", s->node_id);
 	s->conn = rconn_new(base, &s->url, who, true,
 			    &(struct rconn_cb){ .ctx = s, .up = on_up, .down = on_down });
-	if (!s->beat || !s->conn || event_add(s->beat, &beat_every) < 0) {
+	s->fleet = s->conn ? fleet_new(base, srv, &s->url, s->node_id, s->conn) : NULL;
+	if (!s->beat || !s->fleet || event_add(s->beat, &beat_every) < 0) {
 		snprintf(err, errlen, "out of memory");
 		store_close(s);
 		return NULL;
@@ -182,7 +186,8 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	rconn_free(s->conn);
+	rconn_free(s->conn); /* first: the fleet's pending replies run now */
+	fleet_free(s->fleet);
 	if (s->beat)
 		event_free(s->beat);
 	explicit_bzero(&s->url, sizeof s->url);
@@ -197,6 +202,11 @@ enum store_state store_state(const struct store *s)
 uint64_t store_reconnects(const struct store *s)
 {
 	return s ? rconn_reconnects(s->conn) : 0;
+}
+
+const struct fleet_view *store_fleet(const struct store *s)
+{
+	return s ? fleet_view(s->fleet) : NULL;
 }
 
 const struct redis_url *store_url(const struct store *s)

@@ -53,6 +53,9 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 uint64_t store_reconnects(const struct store *s);
 const char *store_node_id(const struct store *s);
+/* The fleet as last read (server/fleet.h); NULL for the memory backend. */
+struct fleet_view;
+const struct fleet_view *store_fleet(const struct store *s);
 /* redis-url, parsed; NULL for the memory backend. */
 const struct redis_url *store_url(const struct store *s);
 

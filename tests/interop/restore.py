@@ -12,6 +12,8 @@
           the echo came back through the same relayed address, and with
           --refresh a Refresh, all without a new Allocate
   release Refresh with LIFETIME 0 for client --index
+  nonce   the nonce one node gave, used on another (--port-b): Allocate
+          unsigned at --port, then signed with that nonce at --port-b
 
 Prints key=value lines, as stuntool.py does.
 """
@@ -135,12 +137,33 @@ def cmd_release(a):
     emit({"release": "ok" if cls == 2 else code})
 
 
+def cmd_nonce(a):
+    c = Client(a)
+    attrs = [(0x0019, b"\x11\0\0\0")]  # REQUESTED-TRANSPORT UDP
+    facts = {}
+    for step, port in (("first", a.port), ("second", a.port_b)):
+        c.s.connect((a.server, port))
+        msg, tid = c.build(ALLOCATE, attrs)
+        c.s.send(msg)
+        m = c.read()
+        got = {t: v for t, v, _ in m["attrs"]}
+        code = 0
+        if 0x0009 in got:  # ERROR-CODE
+            e = got[0x0009]
+            code = (e[2] & 7) * 100 + e[3]
+        facts[step] = code or "ok"
+        if step == "first" and code == 401:
+            c.realm, c.nonce = got[0x0014], got[0x0015]
+    emit(facts)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("cmd", choices=("echo", "setup", "resume", "release"))
+    p.add_argument("cmd", choices=("echo", "setup", "resume", "release", "nonce"))
     p.add_argument("--server", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3478)
-    p.add_argument("--peer-port", type=int, required=True)
+    p.add_argument("--port-b", type=int)
+    p.add_argument("--peer-port", type=int, default=9)
     p.add_argument("--user", default="alice")
     p.add_argument("--password", default="secret")
     p.add_argument("--clients", type=int, default=8)
@@ -151,7 +174,7 @@ def main():
     a = p.parse_args()
     a.transport, a.peer, a.proto = "udp", "127.0.0.1", "udp"
     {"echo": cmd_echo, "setup": cmd_setup, "resume": cmd_resume,
-     "release": cmd_release}[a.cmd](a)
+     "release": cmd_release, "nonce": cmd_nonce}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,58 @@
+/*
+ * The fleet as this node sees it (issue 4, part 3), on the main loop:
+ *
+ *   tern:users:{ID}   hash: user -> this node's allocations of that user;
+ *                     rewritten when the counts change (checked every
+ *                     50 ms) and at every heartbeat; expires after 15 s
+ *   tern:quota        pub/sub channel: a node's id, each time it rewrote
+ *                     its tern:users hash
+ *
+ * Every heartbeat, and whenever another node announces a change, the node
+ * reads the registry (tern:nodes, each tern:node:{ID}) and the other nodes'
+ * tern:users hashes. The users' counts become the fleet part of user-quota
+ * (server/quota.h): an Allocate is checked against this node's count plus
+ * what the others last reported, and never waits for Redis. Two nodes can
+ * overshoot a quota by the Allocates they accept in the same ~100 ms. The
+ * registry entries make /stats' fleet totals. Dead nodes drop out when
+ * their entries expire.
+ */
+#ifndef TERN_SERVER_FLEET_H
+#define TERN_SERVER_FLEET_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "server/redis_url.h"
+
+enum { FLEET_MAX_NODES = 256, FLEET_QUOTA_CHECK_MS = 50 };
+
+struct fleet_node {
+	char id[65];
+	uint64_t allocations;
+	int64_t heartbeat; /* Unix seconds */
+	char listening[256];
+};
+
+/* The last complete read of the registry. */
+struct fleet_view {
+	struct fleet_node node[FLEET_MAX_NODES];
+	int n;
+	int64_t at; /* Unix seconds; 0: never read */
+};
+
+struct server;
+struct rconn;
+struct fleet;
+
+/* conn: the main loop's connection (the registry's); the subscription gets
+ * a connection of its own. NULL without memory. */
+struct fleet *fleet_new(struct event_base *base, const struct server *srv,
+			const struct redis_url *u, const char *node_id, struct rconn *conn);
+void fleet_free(struct fleet *f);
+/* At each heartbeat: rewrite this node's counts, read the fleet again. */
+void fleet_beat(struct fleet *f);
+const struct fleet_view *fleet_view(const struct fleet *f);
+
+#endif
