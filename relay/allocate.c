@@ -248,6 +248,7 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 				    uint8_t *out, size_t cap)
 {
 	struct alloc *a = alloc_find(r->allocs, k);
+	struct stun_addr alt;
 	uint8_t token[8];
 	bool v6_failed = false;
 	struct want w;
@@ -261,6 +262,12 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	code = parse_want(r, k, m, &w);
 	if (code)
 		return reply_error(r, k, m, auth, code, now, out, cap);
+	if (r->ops->redirect &&
+	    r->ops->redirect(r->ops->ctx, k, alloc_count(r->allocs) >= alloc_capacity(r->allocs),
+			     &alt)) {
+		stat_inc(&r->stats.redirected, 1);
+		return reply_alternate(r, m, auth, &alt, out, cap);
+	}
 	if (!r->ops->quota_take(r->ops->ctx, auth->user, auth->user_len)) {
 		stat_inc(&r->stats.quota_rejected, 1);
 		return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_QUOTA, now, out, cap);

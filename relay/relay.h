@@ -131,6 +131,16 @@ struct relay_ops {
 	/* A message the engine makes on its own (a Connect's late answer)
 	 * for stream client k. */
 	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
+	/*
+	 * A fleet: client k's Allocate would find this node full (its table,
+	 * when table_full, or the shell's own limits, such as total-quota).
+	 * true, with alt set to another node's address in k's family and
+	 * transport, answers 300 Try Alternate with ALTERNATE-SERVER (RFC
+	 * 8656 s7.2, RFC 8489 s10); false answers as a lone node would
+	 * (486, 508). NULL: never redirect.
+	 */
+	bool (*redirect)(void *ctx, const struct relay_key *k, bool table_full,
+			 struct stun_addr *alt);
 };
 
 enum relay_tcp_state { RELAY_TCP_GONE, RELAY_TCP_PENDING, RELAY_TCP_BOUND };
@@ -163,6 +173,7 @@ struct relay_stats {
 	/* the store: allocations restored at start, deletions that found the
 	 * queue full while the store was away (their records expire by TTL) */
 	_Atomic uint64_t restored, deletes_lost;
+	_Atomic uint64_t redirected; /* Allocates answered 300 Try Alternate */
 };
 
 /* What a client message made the engine do. */

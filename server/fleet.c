@@ -3,6 +3,7 @@
  * here runs on the main loop; the only thing a worker ever sees of it is
  * the table quota_set_remote() swaps in.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "server/fleet.h"
 #include "server/log.h"
+#include "server/netaddr.h"
 #include "server/quota.h"
 #include "server/rconn.h"
 #include "server/store.h"
@@ -45,6 +47,9 @@ struct fleet {
 	struct refresh *refresh; /* in flight, or NULL */
 	bool again;              /* asked for while one was in flight */
 	struct fleet_view view;
+	/* the workers' part: where to redirect, from the last view */
+	pthread_mutex_t alt_lock;
+	char alt_listening[256]; /* "" for none */
 };
 
 static void refresh_start(struct fleet *f);
@@ -152,6 +157,50 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 
 /* ---- reading the fleet ----------------------------------------------------- */
 
+/* The least loaded live node that is not us and not full, for redirects. */
+static void pick_alternate(struct fleet *f)
+{
+	const struct fleet_node *best = NULL;
+
+	for (int i = 0; i < f->view.n; i++) {
+		const struct fleet_node *n = &f->view.node[i];
+
+		if (strcmp(n->id, f->node_id) == 0 || n->full)
+			continue;
+		if (!best || n->allocations < best->allocations)
+			best = n;
+	}
+	pthread_mutex_lock(&f->alt_lock);
+	snprintf(f->alt_listening, sizeof f->alt_listening, "%s", best ? best->listening : "");
+	pthread_mutex_unlock(&f->alt_lock);
+}
+
+bool fleet_alternate(struct fleet *f, const char *transport, uint8_t family,
+		     struct stun_addr *out)
+{
+	char list[sizeof f->alt_listening], *save = NULL, *name, *addr;
+
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->alt_lock);
+	memcpy(list, f->alt_listening, sizeof list);
+	pthread_mutex_unlock(&f->alt_lock);
+	/* "udp 192.0.2.1:3478 tcp 192.0.2.1:3478 ..." */
+	for (name = strtok_r(list, " ", &save); name && (addr = strtok_r(NULL, " ", &save));
+	     name = strtok_r(NULL, " ", &save)) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		static const uint8_t zero[16];
+
+		if (strcmp(name, transport) != 0 || !netaddr_parse_hostport(addr, &ss, &len) ||
+		    !netaddr_to_stun((const struct sockaddr *)&ss, out) || out->family != family)
+			continue;
+		if (memcmp(out->ip, zero, family == STUN_FAMILY_IPV4 ? 4 : 16) != 0)
+			return true; /* a wildcard says nothing about where to go */
+	}
+	return false;
+}
+
 static void refresh_done(struct refresh *rf)
 {
 	struct fleet *f = rf->f;
@@ -161,6 +210,7 @@ static void refresh_done(struct refresh *rf)
 	if (!rf->failed) {
 		rf->view.at = (int64_t)time(NULL);
 		f->view = rf->view;
+		pick_alternate(f);
 		if (f->srv->quota) {
 			quota_set_remote(f->srv->quota, rf->remote);
 			rf->remote = NULL;
@@ -203,6 +253,7 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 		snprintf(n->id, sizeof n->id, "%s", q->id);
 		n->allocations = (v = field(r, "allocations")) ? strtoull(v, NULL, 10) : 0;
 		n->heartbeat = (v = field(r, "heartbeat")) ? strtoll(v, NULL, 10) : 0;
+		n->full = (v = field(r, "full")) && strcmp(v, "1") == 0;
 		snprintf(n->listening, sizeof n->listening, "%s",
 			 (v = field(r, "listening")) ? v : "");
 	}
@@ -335,6 +386,7 @@ struct fleet *fleet_new(struct event_base *base, const struct server *srv,
 		return NULL;
 	f->srv = srv;
 	f->conn = conn;
+	pthread_mutex_init(&f->alt_lock, NULL);
 	snprintf(f->node_id, sizeof f->node_id, "%s", node_id);
 	snprintf(f->users_key, sizeof f->users_key, "tern:users:{%s}", node_id);
 	f->check = event_new(base, -1, EV_PERSIST, on_check, f);
@@ -356,6 +408,7 @@ void fleet_free(struct fleet *f)
 	rconn_free(f->sub);
 	if (f->check)
 		event_free(f->check);
+	pthread_mutex_destroy(&f->alt_lock);
 	free(f);
 }
 

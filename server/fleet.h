@@ -19,18 +19,21 @@
 #ifndef TERN_SERVER_FLEET_H
 #define TERN_SERVER_FLEET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <event2/event.h>
 
 #include "server/redis_url.h"
+#include "stun/stun.h"
 
 enum { FLEET_MAX_NODES = 256, FLEET_QUOTA_CHECK_MS = 50 };
 
 struct fleet_node {
 	char id[65];
 	uint64_t allocations;
+	bool full;         /* it said it takes no more Allocates */
 	int64_t heartbeat; /* Unix seconds */
 	char listening[256];
 };
@@ -54,5 +57,13 @@ void fleet_free(struct fleet *f);
 /* At each heartbeat: rewrite this node's counts, read the fleet again. */
 void fleet_beat(struct fleet *f);
 const struct fleet_view *fleet_view(const struct fleet *f);
+/*
+ * Where to send an Allocate this node cannot take (300 Try Alternate): the
+ * live node, other than this one and not full, with the fewest
+ * allocations, at its listener for transport ("udp", "tcp", "tls",
+ * "dtls") in family. Any thread; false if there is none.
+ */
+bool fleet_alternate(struct fleet *f, const char *transport, uint8_t family,
+		     struct stun_addr *out);
 
 #endif

@@ -27,7 +27,7 @@ struct turn_sum {
 	uint64_t quota_rejected, capacity_rejected, challenges, rate_limited;
 	uint64_t dropped[RD_COUNT];
 	uint64_t tcp_connected, tcp_accepted, tcp_failed, tcp_refused;
-	uint64_t restored, deletes_lost;
+	uint64_t restored, deletes_lost, redirected;
 };
 
 struct stats {
@@ -132,6 +132,7 @@ static void sum_turn(const struct server *srv, struct turn_sum *t)
 		t->allocations_total += LOAD(s->allocations_total);
 		t->restored += LOAD(s->restored);
 		t->deletes_lost += LOAD(s->deletes_lost);
+		t->redirected += LOAD(s->redirected);
 		t->to_peer_packets += LOAD(s->to_peer_packets);
 		t->to_peer_bytes += LOAD(s->to_peer_bytes);
 		t->to_client_packets += LOAD(s->to_client_packets);
@@ -214,6 +215,10 @@ static void write_turn(struct evbuffer *b, const struct server *srv,
 		     "Record deletions dropped while Redis was away (the records expire).");
 		evbuffer_add_printf(b, "tern_store_deletes_lost_total %llu\n",
 				    (unsigned long long)t.deletes_lost);
+		help(b, "tern_allocations_redirected_total", "counter",
+		     "Allocates sent to another node (300 Try Alternate).");
+		evbuffer_add_printf(b, "tern_allocations_redirected_total %llu\n",
+				    (unsigned long long)t.redirected);
 	}
 	help(b, "tern_relayed_packets_total", "counter", "Packets relayed, by direction.");
 	evbuffer_add_printf(b, "tern_relayed_packets_total{direction=\"to_peer\"} %llu\n"

@@ -16,6 +16,7 @@
 #include "server/counters.h"
 #include "server/fleet.h"
 #include "server/log.h"
+#include "server/quota.h"
 #include "server/netaddr.h"
 #include "server/rconn.h"
 #include "server/redis_url.h"
@@ -100,6 +101,7 @@ static void on_beat_reply(redisAsyncContext *ac, void *reply, void *arg)
 static void beat(struct store *s)
 {
 	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024];
+	const char *full = store_full(s->srv) ? "1" : "0";
 	const struct server *srv = s->srv;
 
 	redisAsyncContext *ac = rconn_ctx(s->conn);
@@ -115,7 +117,7 @@ static void beat(struct store *s)
 	{
 		const char *hset[] = { "HSET", s->key, "id", s->node_id, "version", PACKAGE_VERSION,
 				       "started", started, "heartbeat", now, "workers", workers,
-				       "allocations", allocs, "listening", listen };
+				       "allocations", allocs, "listening", listen, "full", full };
 		const char *expire[] = { "EXPIRE", s->key, ttl };
 		const char *sadd[] = { "SADD", "tern:nodes", s->node_id };
 
@@ -202,6 +204,19 @@ enum store_state store_state(const struct store *s)
 uint64_t store_reconnects(const struct store *s)
 {
 	return s ? rconn_reconnects(s->conn) : 0;
+}
+
+bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
+		     struct stun_addr *out)
+{
+	return s && s->fleet && fleet_alternate(s->fleet, counters_transport_name(tp), family, out);
+}
+
+bool store_full(const struct server *srv)
+{
+	const struct config *c = srv->cfg;
+
+	return srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota;
 }
 
 const struct fleet_view *store_fleet(const struct store *s)

@@ -23,10 +23,13 @@
 
 #include <event2/event.h>
 
+#include "server/counters.h"
 #include "server/redis_url.h"
+#include "stun/stun.h"
 
 struct server;
 struct store;
+
 
 enum store_state {
 	STORE_MEMORY, /* no redis-url: state is this process's own */
@@ -53,6 +56,11 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 uint64_t store_reconnects(const struct store *s);
 const char *store_node_id(const struct store *s);
+/* Another node for an Allocate this one cannot take (server/fleet.h). */
+bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
+		     struct stun_addr *out);
+/* This node takes no more allocations: total-quota is reached. */
+bool store_full(const struct server *srv);
 /* The fleet as last read (server/fleet.h); NULL for the memory backend. */
 struct fleet_view;
 const struct fleet_view *store_fleet(const struct store *s);

@@ -17,6 +17,7 @@
 #include "server/quota.h"
 #include "server/records.h"
 #include "server/reserve.h"
+#include "server/store.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
 #include "server/udp.h"
@@ -86,6 +87,18 @@ static void ops_quota_give(void *ctx, const uint8_t *user, size_t len)
 	quota_give(w->srv->quota, user, len);
 }
 
+/* A fleet: a full node sends new Allocates to the least loaded other node. */
+static bool ops_redirect(void *ctx, const struct relay_key *k, bool table_full,
+			 struct stun_addr *alt)
+{
+	const struct worker *w = ctx;
+	const struct server *srv = w->srv;
+
+	if (!table_full && !store_full(srv))
+		return false;
+	return store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt);
+}
+
 static void ops_random(void *ctx, void *buf, size_t len)
 {
 	/* getrandom() on a booted kernel never blocks nor fails for <= 256 */
@@ -126,6 +139,8 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	};
 	if (!w->srv->cfg->no_tcp_relay)
 		tcprelay_ops(&w->ops);
+	if (w->srv->relay.persist) /* with redis-url: a fleet to redirect to */
+		w->ops.redirect = ops_redirect;
 	w->relay = w->srv->relay;
 	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */

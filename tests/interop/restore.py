@@ -12,6 +12,7 @@
           the echo came back through the same relayed address, and with
           --refresh a Refresh, all without a new Allocate
   release Refresh with LIFETIME 0 for client --index
+  alloc   one Allocate (UDP): its result, and ALTERNATE-SERVER if 300
   nonce   the nonce one node gave, used on another (--port-b): Allocate
           unsigned at --port, then signed with that nonce at --port-b
 
@@ -26,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stuntool import parse  # noqa: E402
+from stuntool import fmt_sockaddr, parse  # noqa: E402
 from tcprelay import (ALLOCATE, REFRESH, LIFETIME, Turn, allocate, emit,  # noqa: E402
                       peer_attr)
 
@@ -137,6 +138,18 @@ def cmd_release(a):
     emit({"release": "ok" if cls == 2 else code})
 
 
+def cmd_alloc(a):
+    c = Client(a)
+    cls, got, code, tid = c.request(ALLOCATE, [(0x0019, b"\x11\0\0\0")])
+    facts = {"allocate": code or "ok"}
+    if 0x8023 in got:  # ALTERNATE-SERVER, not XORed
+        v = got[0x8023]
+        fam = socket.AF_INET6 if v[1] == 2 else socket.AF_INET
+        ip = socket.inet_ntop(fam, v[4:20] if v[1] == 2 else v[4:8])
+        facts["alternate"] = fmt_sockaddr((ip, struct.unpack("!H", v[2:4])[0]))
+    emit(facts)
+
+
 def cmd_nonce(a):
     c = Client(a)
     attrs = [(0x0019, b"\x11\0\0\0")]  # REQUESTED-TRANSPORT UDP
@@ -159,7 +172,7 @@ def cmd_nonce(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("cmd", choices=("echo", "setup", "resume", "release", "nonce"))
+    p.add_argument("cmd", choices=("echo", "setup", "resume", "release", "nonce", "alloc"))
     p.add_argument("--server", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3478)
     p.add_argument("--port-b", type=int)
@@ -174,7 +187,7 @@ def main():
     a = p.parse_args()
     a.transport, a.peer, a.proto = "udp", "127.0.0.1", "udp"
     {"echo": cmd_echo, "setup": cmd_setup, "resume": cmd_resume,
-     "release": cmd_release, "nonce": cmd_nonce}[a.cmd](a)
+     "release": cmd_release, "nonce": cmd_nonce, "alloc": cmd_alloc}[a.cmd](a)
 
 
 if __name__ == "__main__":

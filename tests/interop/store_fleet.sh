@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli
 
-plan 17
+plan 22
 
 redis_pick
 check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
@@ -14,11 +14,13 @@ PB=$(port_pick 1) || bail "no free ports"
 PEER=$(port_pick 1) || bail "no free ports"
 "$PYTHON" "$INTEROP_DIR/restore.py" echo --peer-port "$PEER" >"$T/echo.log" 2>&1 &
 _bg_pids+=($!)
-node() { # node ID PORT
-	tern_start --listening-ip=127.0.0.1 --listening-port="$2" --relay-ip=127.0.0.1 --no-tcp \
-		--no-tls --no-dtls --user=alice:secret --user=bob:hunter2 --user=carol:pw --realm=tern.test \
+node() { # node ID PORT ARGS...
+	local id=$1 port=$2
+	shift 2
+	tern_start --listening-ip=127.0.0.1 --listening-port="$port" --relay-ip=127.0.0.1 --no-tcp \
+		--no-tls --no-dtls --user=alice:secret --user=bob:hunter2 --user=carol:pw --user=dave:pw --realm=tern.test \
 		--allow-loopback-peers --user-quota=2 --redis-url="redis://127.0.0.1:$RP/3" \
-		--node-id="$1"
+		--node-id="$id" "$@"
 }
 # client NAME PORT ARGS...: one allocation with a channel, its state in $T/NAME.json
 client() {
@@ -71,3 +73,16 @@ fleet_b() { stats "$B_STATS" | json 'str(d["fleet"]["nodes"]) + " " + str(d["fle
 is "/stats on node b agrees on the fleet" "$(wait_for 7 "2 4" fleet_b)" "2 4"
 is "tern_fleet_nodes and tern_fleet_allocations on node b" \
 	"$(tern_metric tern_fleet_nodes) $(tern_metric tern_fleet_allocations)" "2 4"
+
+# a full node (total-quota reached) sends new Allocates to the least loaded
+# other live node: b (carol's one) rather than a (three)
+PC=$(port_pick 1) || bail "no free ports"
+check "node c starts, total-quota=1" node c "$PC" --total-quota=1 || exit 0
+alloc() { "$PYTHON" "$INTEROP_DIR/restore.py" alloc --port "$1" --user dave --password pw; }
+is "node c takes dave's Allocate" "$(kv allocate "$(alloc "$PC")")" "ok"
+sleep 1 # node c reads the registry when its subscription comes up
+out=$(alloc "$PC")
+is "then, full, answers 300 with node b's address in ALTERNATE-SERVER" \
+	"$(kv allocate "$out") $(kv alternate "$out")" "300 127.0.0.1:$PB"
+is "tern_allocations_redirected_total 1" "$(tern_metric tern_allocations_redirected_total)" "1"
+is "node b takes it there" "$(kv allocate "$(alloc "$PB")")" "ok"

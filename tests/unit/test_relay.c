@@ -48,6 +48,8 @@ struct fake {
 	size_t sent_len;
 	struct relay_key sent_to;
 	int n_sent;
+	bool full;              /* what redirect answers, besides a full table */
+	bool saw_table_full;
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
@@ -212,6 +214,18 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 	f->sent_len = len;
 	f->sent_to = *k;
 	f->n_sent++;
+}
+
+static bool f_redirect(void *ctx, const struct relay_key *k, bool table_full,
+		       struct stun_addr *alt)
+{
+	struct fake *f = ctx;
+
+	f->saw_table_full = table_full;
+	if (!f->full && !table_full)
+		return false;
+	*alt = (struct stun_addr){ STUN_FAMILY_IPV4, 3479, { 198, 51, 100, 7 } };
+	return true;
 }
 
 struct world {
@@ -1578,6 +1592,43 @@ static void test_restore(void **state)
 	w->f.used = 0;
 }
 
+static void test_fleet_redirect_300(void **state)
+{
+	struct world *w = *state;
+	struct stun_addr alt;
+	struct client c;
+	int code;
+
+	w->ops.redirect = f_redirect;
+	client_init(&c, 40200, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0); /* not full: served here */
+	w->f.full = true;
+	client_init(&c, 40201, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 300);
+	assert_true(c.resp.mi_off > 0); /* signed: the client can trust it */
+	assert_true(stun_attr_addr(&c.resp, &c.resp.a[SA_ALTERNATE_SERVER], false, &alt));
+	assert_int_equal(alt.port, 3479);
+	assert_int_equal(alt.ip[0], 198);
+	assert_int_equal(w->f.n_open, 1);  /* nothing opened, nothing counted */
+	assert_int_equal(w->f.used, 1);
+	assert_int_equal(relay_stats(w->r)->redirected, 1);
+	/* a full table is the engine's own reason */
+	w->f.full = false;
+	for (uint16_t p = 40202; p < 40202 + 7; p++) {
+		client_init(&c, p, "alice", "secret");
+		assert_int_equal(allocate(w, &c, T0), 0);
+		assert_false(w->f.saw_table_full);
+	}
+	client_init(&c, 40210, "alice", "secret");
+	code = allocate(w, &c, T0);
+	assert_true(w->f.saw_table_full);
+	assert_int_equal(code, 300);
+	/* without a fleet to send it to: 508, as before */
+	w->ops.redirect = NULL;
+	client_init(&c, 40211, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 508);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1618,6 +1669,7 @@ int main(void)
 		T(test_tcp_allocation_gone_closes_all),
 		T(test_tcp_bind_with_control_nonce),
 		T(test_record_roundtrip),
+		T(test_fleet_redirect_300),
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
