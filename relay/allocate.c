@@ -262,11 +262,16 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	code = parse_want(r, k, m, &w);
 	if (code)
 		return reply_error(r, k, m, auth, code, now, out, cap);
-	if (r->ops->redirect &&
-	    r->ops->redirect(r->ops->ctx, k, alloc_count(r->allocs) >= alloc_capacity(r->allocs),
-			     &alt)) {
+	code = r->ops->admit ? r->ops->admit(r->ops->ctx, k, alloc_count(r->allocs) >=
+								  alloc_capacity(r->allocs), &alt)
+			     : 0;
+	if (code == STUN_ERR_TRY_ALTERNATE) {
 		stat_inc(&r->stats.redirected, 1);
 		return reply_alternate(r, m, auth, &alt, out, cap);
+	}
+	if (code) {
+		stat_inc(&r->stats.capacity_rejected, 1);
+		return reply_error(r, k, m, auth, code, now, out, cap);
 	}
 	if (!r->ops->quota_take(r->ops->ctx, auth->user, auth->user_len)) {
 		stat_inc(&r->stats.quota_rejected, 1);

@@ -132,15 +132,15 @@ struct relay_ops {
 	 * for stream client k. */
 	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
 	/*
-	 * A fleet: client k's Allocate would find this node full (its table,
-	 * when table_full, or the shell's own limits, such as total-quota).
-	 * true, with alt set to another node's address in k's family and
-	 * transport, answers 300 Try Alternate with ALTERNATE-SERVER (RFC
-	 * 8656 s7.2, RFC 8489 s10); false answers as a lone node would
-	 * (486, 508). NULL: never redirect.
+	 * Before an Allocate takes anything, for client k (table_full: this
+	 * engine's table is): 0 to go on; STUN_ERR_TRY_ALTERNATE with alt set
+	 * to another node of the fleet, in k's family and transport, to answer
+	 * 300 with ALTERNATE-SERVER (RFC 8656 s7.2, RFC 8489 s10); or an error
+	 * code to answer instead (508 while a required store is away). NULL:
+	 * always go on.
 	 */
-	bool (*redirect)(void *ctx, const struct relay_key *k, bool table_full,
-			 struct stun_addr *alt);
+	int (*admit)(void *ctx, const struct relay_key *k, bool table_full,
+		     struct stun_addr *alt);
 };
 
 enum relay_tcp_state { RELAY_TCP_GONE, RELAY_TCP_PENDING, RELAY_TCP_BOUND };

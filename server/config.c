@@ -170,6 +170,9 @@ const struct config_opt config_options[] = {
 				"with a fleet. Default: in memory." },
 	{ .name = "node-id", .type = T_STR, .off = FIELD(node_id), .check = check_node_id,
 	  .arg = "ID", .help = "This node's name in the fleet. Default: the host name." },
+	FLAG("redis-required", redis_required,
+	     "Refuse new allocations (508) while Redis is unreachable, instead of "
+	     "taking them on local state."),
 };
 
 const size_t config_n_options = ARRAY_SIZE(config_options);

@@ -94,6 +94,7 @@ struct config {
 	/* the store */
 	char *redis_url; /* NULL: state in memory */
 	char *node_id;   /* NULL: the host name */
+	bool redis_required; /* no new allocations while Redis is away */
 	/* bookkeeping */
 	char *path; /* config file read, or NULL */
 	bool quiet; /* print no warnings on stderr (the fuzzer sets it) */

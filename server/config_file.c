@@ -465,6 +465,10 @@ int config_warnings(const struct config *c,
 		     "static-auth-secret is ignored: use-auth-secret is off");
 		n++;
 	}
+	if (c->redis_required && !(c->redis_url && *c->redis_url)) {
+		warn(ctx, from(c, "redis-required"), "redis-required is ignored: no redis-url");
+		n++;
+	}
 	for (i = 0; i < c->n_user && !config_origin(c, "realm"); i++) {
 		colon = strchr(c->user[i], ':');
 		if (colon && strncmp(colon + 1, "0x", 2) == 0) {

@@ -2,6 +2,7 @@
  * The store on the main loop: the node registry, on a connection of its
  * own (server/rconn.c), which is also what /readyz reports (see store.h).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ struct store {
 	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
 	struct rconn *conn;
 	struct fleet *fleet;
-	enum store_state state;
+	_Atomic enum store_state state; /* read by the workers too */
 	struct event *beat;
 	time_t started;
 };

@@ -87,16 +87,22 @@ static void ops_quota_give(void *ctx, const uint8_t *user, size_t len)
 	quota_give(w->srv->quota, user, len);
 }
 
-/* A fleet: a full node sends new Allocates to the least loaded other node. */
-static bool ops_redirect(void *ctx, const struct relay_key *k, bool table_full,
-			 struct stun_addr *alt)
+/*
+ * With redis-url: refuse new Allocates while a required Redis is away, and
+ * send them to the least loaded other node when this one is full.
+ */
+static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
+		     struct stun_addr *alt)
 {
 	const struct worker *w = ctx;
 	const struct server *srv = w->srv;
 
+	if (srv->cfg->redis_required && store_state(srv->store) != STORE_UP)
+		return STUN_ERR_INSUFFICIENT_CAPACITY;
 	if (!table_full && !store_full(srv))
-		return false;
-	return store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt);
+		return 0;
+	return store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt)
+		       ? STUN_ERR_TRY_ALTERNATE : 0;
 }
 
 static void ops_random(void *ctx, void *buf, size_t len)
@@ -139,8 +145,8 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	};
 	if (!w->srv->cfg->no_tcp_relay)
 		tcprelay_ops(&w->ops);
-	if (w->srv->relay.persist) /* with redis-url: a fleet to redirect to */
-		w->ops.redirect = ops_redirect;
+	if (w->srv->relay.persist) /* with redis-url: a fleet */
+		w->ops.admit = ops_admit;
 	w->relay = w->srv->relay;
 	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */

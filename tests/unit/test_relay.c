@@ -48,7 +48,8 @@ struct fake {
 	size_t sent_len;
 	struct relay_key sent_to;
 	int n_sent;
-	bool full;              /* what redirect answers, besides a full table */
+	bool full;              /* admit: redirect, besides a full table */
+	int refuse;             /* admit: answer this instead */
 	bool saw_table_full;
 };
 
@@ -216,16 +217,18 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 	f->n_sent++;
 }
 
-static bool f_redirect(void *ctx, const struct relay_key *k, bool table_full,
-		       struct stun_addr *alt)
+static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
+		   struct stun_addr *alt)
 {
 	struct fake *f = ctx;
 
 	f->saw_table_full = table_full;
+	if (f->refuse)
+		return f->refuse;
 	if (!f->full && !table_full)
-		return false;
+		return 0;
 	*alt = (struct stun_addr){ STUN_FAMILY_IPV4, 3479, { 198, 51, 100, 7 } };
-	return true;
+	return 300;
 }
 
 struct world {
@@ -1599,7 +1602,7 @@ static void test_fleet_redirect_300(void **state)
 	struct client c;
 	int code;
 
-	w->ops.redirect = f_redirect;
+	w->ops.admit = f_admit;
 	client_init(&c, 40200, "alice", "secret");
 	assert_int_equal(allocate(w, &c, T0), 0); /* not full: served here */
 	w->f.full = true;
@@ -1624,9 +1627,24 @@ static void test_fleet_redirect_300(void **state)
 	assert_true(w->f.saw_table_full);
 	assert_int_equal(code, 300);
 	/* without a fleet to send it to: 508, as before */
-	w->ops.redirect = NULL;
+	w->ops.admit = NULL;
 	client_init(&c, 40211, "alice", "secret");
 	assert_int_equal(allocate(w, &c, T0), 508);
+}
+
+static void test_admit_refuses(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+
+	w->ops.admit = f_admit;
+	w->f.refuse = 508; /* redis-required, and Redis away */
+	client_init(&c, 40220, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 508);
+	assert_int_equal(w->f.n_open + (int)w->f.used, 0);
+	assert_int_equal(relay_stats(w->r)->capacity_rejected, 1);
+	w->f.refuse = 0; /* back */
+	assert_int_equal(allocate(w, &c, T0), 0);
 }
 
 int main(void)
@@ -1670,6 +1688,7 @@ int main(void)
 		T(test_tcp_bind_with_control_nonce),
 		T(test_record_roundtrip),
 		T(test_fleet_redirect_300),
+		T(test_admit_refuses),
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
