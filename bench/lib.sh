@@ -2,7 +2,7 @@
 # sourced after HERE, TOP, SERVER_CPU and LOAD_CPU are set.
 #
 # bench_setup NAME: a temporary directory in $tmp, removed at exit with
-# every process in PIDS; PIN_SERVER and PIN_LOAD (arrays, not functions, so
+# every process in PIDS; BENCH_CPUS, the machine's CPUs; PIN_SERVER and PIN_LOAD (arrays, not functions, so
 # $! of "${PIN_SERVER[@]}" server & is the server itself: taskset execs it)
 # when there is a CPU to pin to, and this script on the load's CPU.
 bench_setup() {
@@ -10,8 +10,9 @@ bench_setup() {
 	PIDS=()
 	trap bench_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
+	BENCH_CPUS=$(nproc) # before this script pins itself to one
 	PIN_SERVER=() PIN_LOAD=()
-	if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+	if [ "$BENCH_CPUS" -gt 1 ] && command -v taskset >/dev/null; then
 		PIN_SERVER=(taskset -c "$SERVER_CPU") PIN_LOAD=(taskset -c "$LOAD_CPU")
 		taskset -pc "$LOAD_CPU" $$ >/dev/null
 	fi

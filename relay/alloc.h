@@ -50,6 +50,10 @@ struct alloc {
 	/* max-bps token buckets, one per direction: [0] to peer, [1] to client */
 	uint64_t bucket_ms[2];
 	uint64_t tokens[2];
+	/* what it relayed, by direction, and what the last traffic event said */
+	uint64_t packets[2], bytes[2];
+	uint64_t reported_bytes[2];
+	bool stored;         /* the store has had its record at least once */
 };
 
 struct alloc_table;

@@ -266,8 +266,7 @@ struct relay_action relay_from_client_channel(struct relay *r, const struct rela
 	act.peer = c->peer;
 	act.data = data;
 	act.data_len = len;
-	stat_inc(&r->stats.to_peer_packets, 1);
-	stat_inc(&r->stats.to_peer_bytes, len);
+	engine_count(r, a, TO_PEER, len);
 	return act;
 }
 
@@ -341,8 +340,7 @@ const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
 	*msg_len = frame(a, chan_by_peer(a, peer, now_ms), peer, data, len, msg);
 	if (!*msg_len)
 		return NULL;
-	stat_inc(&r->stats.to_client_packets, 1);
-	stat_inc(&r->stats.to_client_bytes, len);
+	engine_count(r, a, TO_CLIENT, len);
 	return &a->key;
 }
 

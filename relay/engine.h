@@ -67,10 +67,12 @@ struct relay {
 	bool closing;               /* relay_free: the records stay */
 };
 
-/* A record the store must drop: filed under key, if it still has tag. */
+/* A record the store must drop: filed under key, if it still has tag; the
+ * rest is for the deletion's event. */
 struct deleted {
 	struct stun_addr key;
 	uint64_t tag;
+	struct relay_gone gone;
 };
 
 /* relay/persist.c: the engine's side of the store. */
@@ -151,6 +153,20 @@ void tcp_tick(struct relay *r, uint64_t now);
 void tcp_free_all(struct relay *r);
 
 enum direction { TO_PEER, TO_CLIENT };
+
+/* One datagram of len bytes relayed for a in direction d. */
+static inline void engine_count(struct relay *r, struct alloc *a, enum direction d, size_t len)
+{
+	if (d == TO_PEER) {
+		stat_inc(&r->stats.to_peer_packets, 1);
+		stat_inc(&r->stats.to_peer_bytes, len);
+	} else {
+		stat_inc(&r->stats.to_client_packets, 1);
+		stat_inc(&r->stats.to_client_bytes, len);
+	}
+	a->packets[d]++;
+	a->bytes[d] += len;
+}
 
 /* max-bps and bps-capacity: false when len more bytes in d would exceed one. */
 bool engine_within_bandwidth(struct relay *r, struct alloc *a, enum direction d,

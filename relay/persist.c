@@ -34,6 +34,8 @@ int persist_init(struct relay *r)
 
 void persist_free(struct relay *r)
 {
+	for (uint32_t i = 0; r->deleted && i < r->n_deleted; i++)
+		free(r->deleted[i].gone.user);
 	free(r->dirty);
 	free(r->deleted);
 	free(r->rec);
@@ -60,6 +62,13 @@ void persist_forget(struct relay *r, struct alloc *a)
 	d = &r->deleted[r->n_deleted++];
 	d->key = a->handle[ALLOC_V4] >= 0 ? a->relayed[ALLOC_V4] : a->relayed[ALLOC_V6];
 	d->tag = a->tag;
+	d->gone = (struct relay_gone){ .listener = a->key.listener, .client = a->key.client };
+	memcpy(d->gone.packets, a->packets, sizeof a->packets);
+	memcpy(d->gone.bytes, a->bytes, sizeof a->bytes);
+	if (a->user_len && (d->gone.user = malloc(a->user_len))) { /* freed by relay_sync */
+		memcpy(d->gone.user, a->user, a->user_len);
+		d->gone.user_len = a->user_len;
+	}
 	/* its id may come back with another allocation before the next sync;
 	 * the dirty entry stays, and that one's flag decides */
 }
@@ -73,6 +82,9 @@ static void export(const struct alloc *a, uint64_t now, struct relay_record *rec
 	rec->expires = a->expires;
 	rec->granted = a->granted;
 	rec->dont_fragment = a->dont_fragment;
+	rec->fresh = !a->stored;
+	memcpy(rec->packets, a->packets, sizeof a->packets);
+	memcpy(rec->bytes, a->bytes, sizeof a->bytes);
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {
 		rec->has[f] = a->handle[f] >= 0;
 		if (rec->has[f])
@@ -98,8 +110,12 @@ static void export(const struct alloc *a, uint64_t now, struct relay_record *rec
 
 void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *ops)
 {
-	for (uint32_t i = 0; i < r->n_deleted; i++)
-		ops->del(ops->ctx, &r->deleted[i].key, r->deleted[i].tag);
+	for (uint32_t i = 0; i < r->n_deleted; i++) {
+		struct deleted *d = &r->deleted[i];
+
+		ops->del(ops->ctx, &d->key, d->tag, &d->gone);
+		free(d->gone.user);
+	}
 	r->n_deleted = 0;
 	for (uint32_t i = 0; i < r->n_dirty; i++) {
 		struct alloc *a = alloc_by_id(r->allocs, r->dirty[i]);
@@ -109,8 +125,24 @@ void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *o
 		a->dirty = false;
 		export(a, now_ms, r->rec);
 		ops->put(ops->ctx, r->rec);
+		a->stored = true;
 	}
 	r->n_dirty = 0;
+}
+
+void relay_traffic(struct relay *r, uint64_t now_ms,
+		   void (*fn)(void *ctx, struct relay_record *rec), void *ctx)
+{
+	for (uint32_t id = 0; r->cfg->persist && id < alloc_capacity(r->allocs); id++) {
+		struct alloc *a = alloc_by_id(r->allocs, id);
+
+		if (!a || !persistable(r, a) ||
+		    (a->bytes[0] == a->reported_bytes[0] && a->bytes[1] == a->reported_bytes[1]))
+			continue;
+		export(a, now_ms, r->rec);
+		fn(ctx, r->rec);
+		memcpy(a->reported_bytes, a->bytes, sizeof a->bytes);
+	}
 }
 
 bool relay_sync_pending(const struct relay *r)
@@ -160,6 +192,7 @@ int relay_restore(struct relay *r, const struct relay_record *rec, uint64_t now_
 	a->user_len = rec->user_len;
 	a->dont_fragment = rec->dont_fragment;
 	a->tag = rec->tag;
+	a->stored = true;
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {
 		int h;
 

@@ -52,6 +52,9 @@ struct relay_record {
 		struct stun_addr peer;
 		uint64_t expires;
 	} chans[RELAY_MAX_CHANNELS];
+	/* not in the line: what the engine knows for the store's events */
+	bool fresh;                  /* never written to the store before */
+	uint64_t packets[2], bytes[2]; /* relayed so far: [0] to peer, [1] to client */
 };
 
 /* The record's line into out (NUL-terminated); its length, or 0 if cap is

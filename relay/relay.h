@@ -253,16 +253,29 @@ bool relay_tcp_owner(const struct relay *r, uint32_t cid, const uint8_t **user,
  * drains it when the store can take it.
  */
 struct relay_record;
+/* An allocation that went, for the store's deletion event. */
+struct relay_gone {
+	uint16_t listener;
+	struct stun_addr client;
+	uint8_t *user; /* NULL if it could not be kept */
+	uint16_t user_len;
+	uint64_t packets[2], bytes[2]; /* [0] to peer, [1] to client */
+};
 struct relay_sync_ops {
 	void *ctx;
 	/* rec (valid during the call, the shell may fill rec->local) is new
-	 * or changed */
+	 * (rec->fresh) or changed */
 	void (*put)(void *ctx, struct relay_record *rec);
 	/* the record filed under key is gone, if it still carries tag */
-	void (*del)(void *ctx, const struct stun_addr *key, uint64_t tag);
+	void (*del)(void *ctx, const struct stun_addr *key, uint64_t tag,
+		    const struct relay_gone *gone);
 };
 /* Hand everything pending to ops: deletions first, then changes. */
 void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *ops);
+/* Each UDP allocation that relayed anything since the last call, as a
+ * record with its counters (rec->packets, rec->bytes: totals so far). */
+void relay_traffic(struct relay *r, uint64_t now_ms,
+		   void (*fn)(void *ctx, struct relay_record *rec), void *ctx);
 /* Every UDP allocation pending again: the store came back, maybe empty. */
 void relay_mark_all(struct relay *r);
 /* Whether anything waits for relay_sync. */

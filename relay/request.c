@@ -145,8 +145,7 @@ struct relay_action request_send(struct relay *r, struct alloc *a,
 		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
 		return act;
 	}
-	stat_inc(&r->stats.to_peer_packets, 1);
-	stat_inc(&r->stats.to_peer_bytes, m->a[SA_DATA].len);
+	engine_count(r, a, TO_PEER, m->a[SA_DATA].len);
 	act.peer_handle = a->handle[family_index(&peer)];
 	act.peer = peer;
 	act.data = m->a[SA_DATA].v;

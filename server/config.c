@@ -170,6 +170,9 @@ const struct config_opt config_options[] = {
 				"with a fleet. Default: in memory." },
 	{ .name = "node-id", .type = T_STR, .off = FIELD(node_id), .check = check_node_id,
 	  .arg = "ID", .help = "This node's name in the fleet. Default: the host name." },
+	SECS("traffic-interval", traffic_interval, 1, 3600, "30",
+	     "With redis-url: seconds between the traffic events each allocation "
+	     "that relayed anything gets on tern:events."),
 	FLAG("redis-required", redis_required,
 	     "Refuse new allocations (508) while Redis is unreachable, instead of "
 	     "taking them on local state."),

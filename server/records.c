@@ -3,15 +3,19 @@
  * (see records.h). Commands go out with argv only.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
+
 #include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 
 #include "relay/record.h"
+#include "server/json.h"
 #include "server/log.h"
 #include "server/rconn.h"
 #include "server/records.h"
@@ -27,13 +31,17 @@ static const char del_script[] =
 	"return redis.call('DEL', KEYS[1]) end return 0";
 
 #define NONCE_SECRET_KEY "tern:nonce-secret"
+#define EVENTS_CHANNEL "tern:events"
 
 struct records {
 	struct worker *w;
 	struct rconn *conn;
 	struct event *flush;
+	struct event *traffic;
+	char node_id[STORE_NODE_ID_MAX + 1];
 	char prefix[STORE_NODE_ID_MAX + 16]; /* tern:alloc:{ID}: */
 	char line[RECORD_MAX];
+	char event[4096];
 };
 
 static void key_of(const char *prefix, const struct stun_addr *a, char *out, size_t cap)
@@ -61,6 +69,113 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
 		log_debug("redis: allocation record: %s", r->str);
 }
 
+/* ---- events: PUBLISH tern:events, one JSON object each -------------------- */
+
+struct ev {
+	char *p;
+	size_t n, cap;
+};
+
+static void ev_add(struct ev *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ev_add(struct ev *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (e->n >= e->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(e->p + e->n, e->cap - e->n, fmt, ap);
+	va_end(ap);
+	e->n = n < 0 || (size_t)n >= e->cap - e->n ? e->cap : e->n + (size_t)n;
+}
+
+/* ,"name":"192.0.2.1:3478" */
+static void ev_addr(struct ev *e, const char *name, const struct stun_addr *a)
+{
+	char s[INET6_ADDRSTRLEN + 8];
+
+	if (record_addr_str(a, true, s, sizeof s))
+		ev_add(e, ",\"%s\":\"%s\"", name, s);
+}
+
+/* {"event":NAME,"node":ID,"time_ms":T,"client":...,"user":... */
+static void ev_start(struct records *rs, struct ev *e, const char *name,
+		     const struct stun_addr *client, const uint8_t *user, size_t user_len)
+{
+	char q[6 * 256 + 3];
+
+	e->p = rs->event;
+	e->n = 0;
+	e->cap = sizeof rs->event;
+	ev_add(e, "{\"event\":\"%s\",\"node\":\"%s\",\"time_ms\":%llu", name, rs->node_id,
+	       (unsigned long long)worker_now_ms(rs->w));
+	ev_addr(e, "client", client);
+	if (json_quote(q, sizeof q, user, user_len < 256 ? user_len : 256))
+		ev_add(e, ",\"user\":%s", q);
+}
+
+static void ev_counters(struct ev *e, const uint64_t packets[2], const uint64_t bytes[2])
+{
+	ev_add(e, ",\"to_peer_packets\":%llu,\"to_peer_bytes\":%llu,\"to_client_packets\":%llu,"
+		  "\"to_client_bytes\":%llu", (unsigned long long)packets[0],
+	       (unsigned long long)bytes[0], (unsigned long long)packets[1],
+	       (unsigned long long)bytes[1]);
+}
+
+static void ev_relayed(struct ev *e, const struct relay_record *rec)
+{
+	for (int f = 0; f < 2; f++)
+		if (rec->has[f])
+			ev_addr(e, f ? "relayed_ipv6" : "relayed", &rec->relayed[f]);
+}
+
+static void ev_publish(struct records *rs, struct ev *e)
+{
+	redisAsyncContext *ac = rconn_ctx(rs->conn);
+
+	ev_add(e, "}");
+	if (ac && e->n < e->cap)
+		redisAsyncCommandArgv(ac, on_reply, rs, 3,
+				      (const char *[]){ "PUBLISH", EVENTS_CHANNEL, e->p }, NULL);
+}
+
+/* "allocated" the first time the store sees it, "refreshed" after. */
+static void ev_changed(struct records *rs, const struct relay_record *rec)
+{
+	struct ev e;
+
+	ev_start(rs, &e, rec->fresh ? "allocated" : "refreshed", &rec->client, rec->user,
+		 rec->user_len);
+	ev_relayed(&e, rec);
+	ev_add(&e, ",\"expires_ms\":%llu,\"lifetime\":%u,\"permissions\":%u,\"channels\":%u",
+	       (unsigned long long)rec->expires, (unsigned)rec->granted, (unsigned)rec->n_perms,
+	       (unsigned)rec->n_chans);
+	ev_publish(rs, &e);
+}
+
+static void on_traffic_rec(void *ctx, struct relay_record *rec)
+{
+	struct records *rs = ctx;
+	struct ev e;
+
+	ev_start(rs, &e, "traffic", &rec->client, rec->user, rec->user_len);
+	ev_relayed(&e, rec);
+	ev_counters(&e, rec->packets, rec->bytes);
+	ev_publish(rs, &e);
+}
+
+static void on_traffic(evutil_socket_t fd, short what, void *arg)
+{
+	struct records *rs = arg;
+
+	if (rconn_ctx(rs->conn))
+		relay_traffic(rs->w->engine, worker_now_ms(rs->w), on_traffic_rec, rs);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
 static void put(void *ctx, struct relay_record *rec)
 {
 	struct records *rs = ctx;
@@ -78,9 +193,11 @@ static void put(void *ctx, struct relay_record *rec)
 	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(rec->expires - now));
 	redisAsyncCommandArgv(ac, on_reply, rs, 5,
 			      (const char *[]){ "SET", key, rs->line, "PX", ttl }, NULL);
+	ev_changed(rs, rec);
 }
 
-static void del(void *ctx, const struct stun_addr *a, uint64_t tag)
+static void del(void *ctx, const struct stun_addr *a, uint64_t tag,
+		const struct relay_gone *gone)
 {
 	struct records *rs = ctx;
 	redisAsyncContext *ac = rconn_ctx(rs->conn);
@@ -92,6 +209,14 @@ static void del(void *ctx, const struct stun_addr *a, uint64_t tag)
 	snprintf(head, sizeof head, "tern1 n=%016llx ", (unsigned long long)tag);
 	redisAsyncCommandArgv(ac, on_reply, rs, 5,
 			      (const char *[]){ "EVAL", del_script, "1", key, head }, NULL);
+	{
+		struct ev e;
+
+		ev_start(rs, &e, "deleted", &gone->client, gone->user, gone->user_len);
+		ev_addr(&e, "relayed", a);
+		ev_counters(&e, gone->packets, gone->bytes);
+		ev_publish(rs, &e);
+	}
 }
 
 static void flush(struct records *rs)
@@ -166,6 +291,7 @@ static void on_up(void *ctx, redisAsyncContext *ac)
 int records_start(struct worker *w, const struct redis_url *u, const char *node_id)
 {
 	static const struct timeval every = { 0, RECORDS_FLUSH_MS * 1000 };
+	const struct timeval traffic_every = { w->srv->cfg->traffic_interval, 0 };
 	struct records *rs = calloc(1, sizeof *rs);
 	char who[32];
 
@@ -174,10 +300,13 @@ int records_start(struct worker *w, const struct redis_url *u, const char *node_
 	w->records = rs;
 	rs->w = w;
 	snprintf(rs->prefix, sizeof rs->prefix, "tern:alloc:{%s}:", node_id);
+	snprintf(rs->node_id, sizeof rs->node_id, "%s", node_id);
 	snprintf(who, sizeof who, "worker %d", w->id);
 	rs->flush = event_new(w->base, -1, EV_PERSIST, on_flush, rs);
+	rs->traffic = event_new(w->base, -1, EV_PERSIST, on_traffic, rs);
 	rs->conn = rconn_new(w->base, u, who, false, &(struct rconn_cb){ .ctx = rs, .up = on_up });
-	if (!rs->flush || !rs->conn || event_add(rs->flush, &every) < 0) {
+	if (!rs->flush || !rs->traffic || !rs->conn || event_add(rs->flush, &every) < 0 ||
+	    event_add(rs->traffic, &traffic_every) < 0) {
 		records_stop(w);
 		return -1;
 	}
@@ -193,6 +322,8 @@ void records_stop(struct worker *w)
 	rconn_free(rs->conn);
 	if (rs->flush)
 		event_free(rs->flush);
+	if (rs->traffic)
+		event_free(rs->traffic);
 	free(rs);
 	w->records = NULL;
 }

@@ -16,6 +16,7 @@
 #include "server/netaddr.h"
 #include "server/stats.h"
 #include "server/fleet.h"
+#include "server/json.h"
 #include "server/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */
@@ -268,18 +269,10 @@ static void reply(struct evhttp_request *req, int code, const char *reason,
 /* A JSON string: what a node wrote into Redis is escaped, not trusted. */
 static void json_str(struct evbuffer *b, const char *v)
 {
-	evbuffer_add(b, "\"", 1);
-	for (; *v; v++) {
-		unsigned char c = (unsigned char)*v;
+	char q[6 * 256 + 3];
+	size_t n = json_quote(q, sizeof q, v, strnlen(v, 256));
 
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", c);
-		else
-			evbuffer_add(b, v, 1);
-	}
-	evbuffer_add(b, "\"", 1);
+	evbuffer_add(b, n ? q : "\"\"", n ? n : 2);
 }
 
 static void json_member(struct evbuffer *b, const char *id, uint64_t allocations,

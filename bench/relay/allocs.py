@@ -18,7 +18,10 @@ When all are done it prints one line, "allocated=N failed=N seconds=S
 errors=...", and then holds the sockets (and so the allocations, which live
 600 s) until SIGTERM or until --hold seconds pass. With --probe it
 makes one allocation and prints "probe=ok", "probe=error:CODE" or
-"probe=no-answer", then exits.
+"probe=no-answer", then exits. With --peer IP:PORT (bench/store), each
+allocation then also gets a CreatePermission and a ChannelBind (channel
+0x4000) for that peer, signed with the same credentials, and counts as
+done when the ChannelBind succeeds.
 """
 import argparse
 import base64
@@ -34,7 +37,10 @@ import time
 
 MAGIC = 0x2112A442
 ALLOCATE, ALLOCATE_OK, ALLOCATE_ERR = 0x0003, 0x0103, 0x0113
+CREATE_PERMISSION, CHANNEL_BIND = 0x0008, 0x0009
+SUCCESS, ERROR = 0x0100, 0x0110  # class bits added to a request's type
 USERNAME, MESSAGE_INTEGRITY, ERROR_CODE = 0x0006, 0x0008, 0x0009
+CHANNEL_NUMBER, XOR_PEER_ADDRESS = 0x000C, 0x0012
 REALM, NONCE, REQUESTED_TRANSPORT = 0x0014, 0x0015, 0x0019
 UDP = 17
 
@@ -75,6 +81,7 @@ class Alloc:
     def __init__(self, sock):
         self.sock, self.state, self.tries, self.sent_at = sock, "bare", 0, 0.0
         self.tid, self.request, self.error, self.stale = b"", b"", "", 0
+        self.kind, self.signed = ALLOCATE, []  # the request out, its credentials
 
 
 def credentials(secret, user):
@@ -83,32 +90,57 @@ def credentials(secret, user):
     return name, password.decode()
 
 
-def send(a, request_attrs, key=None):
+def send(a, request_attrs, key=None, kind=ALLOCATE):
     a.tid = os.urandom(12)
-    a.request = message(ALLOCATE, a.tid, request_attrs, key)
+    a.kind = kind
+    a.request = message(kind, a.tid, request_attrs, key)
     a.sock.send(a.request)
     a.sent_at, a.tries = time.monotonic(), 1
 
 
-def on_answer(a, data, name, password):
+def xor_peer(peer, tid):
+    ip, port = peer
+    x = struct.unpack("!I", socket.inet_aton(ip))[0] ^ MAGIC
+    return attr(XOR_PEER_ADDRESS, struct.pack("!BBHI", 0, 1, port ^ (MAGIC >> 16), x))
+
+
+def next_step(a, peer):
+    """After a success: the permission, then the channel, then done."""
+    if peer is None or a.kind == CHANNEL_BIND:
+        a.state = "done"
+        return
+    attrs, key = a.signed
+    kind = CREATE_PERMISSION if a.kind == ALLOCATE else CHANNEL_BIND
+    tid = os.urandom(12)
+    extra = [xor_peer(peer, tid)]
+    if kind == CHANNEL_BIND:
+        extra.insert(0, attr(CHANNEL_NUMBER, struct.pack("!HH", 0x4000, 0)))
+    a.tid, a.kind = tid, kind
+    a.request = message(kind, tid, extra + attrs, key)
+    a.sock.send(a.request)
+    a.sent_at, a.tries = time.monotonic(), 1
+
+
+def on_answer(a, data, name, password, peer=None):
     m = parse(data)
     if not m or m[1] != a.tid:
         return
     kind, _, attrs = m
-    if kind == ALLOCATE_OK:
-        a.state = "done"
+    if kind == a.kind | SUCCESS:
+        next_step(a, peer)
         return
     code = 0
-    if kind == ALLOCATE_ERR and ERROR_CODE in attrs and len(attrs[ERROR_CODE]) >= 4:
+    if kind == a.kind | ERROR and ERROR_CODE in attrs and len(attrs[ERROR_CODE]) >= 4:
         code = attrs[ERROR_CODE][2] * 100 + attrs[ERROR_CODE][3]
-    retry = (code == 401 and a.state == "bare") or (code == 438 and a.stale < 3)
+    retry = a.kind == ALLOCATE and ((code == 401 and a.state == "bare") or
+                                    (code == 438 and a.stale < 3))
     if retry and REALM in attrs and NONCE in attrs:
         a.stale += code == 438
         realm, nonce = attrs[REALM], attrs[NONCE]
         key = hashlib.md5(b"%s:%s:%s" % (name.encode(), realm, password.encode())).digest()
         a.state = "auth"
-        send(a, [attr(USERNAME, name.encode()), attr(REALM, realm), attr(NONCE, nonce),
-                 attr(REQUESTED_TRANSPORT, bytes([UDP, 0, 0, 0]))], key)
+        a.signed = ([attr(USERNAME, name.encode()), attr(REALM, realm), attr(NONCE, nonce)], key)
+        send(a, a.signed[0] + [attr(REQUESTED_TRANSPORT, bytes([UDP, 0, 0, 0]))], key)
         return
     a.state, a.error = "failed", "error:%d" % code if code else "bad-answer"
 
@@ -118,6 +150,10 @@ def run(args):
     server = (host.strip("[]"), int(port))
     name, password = credentials(args.secret, args.user)
     base = struct.unpack("!I", socket.inet_aton(args.client_ip))[0]
+    peer = None
+    if args.peer:
+        pip, pport = args.peer.rsplit(":", 1)
+        peer = (pip, int(pport))
     sel = selectors.DefaultSelector()
     todo, live, done = args.n, [], []
     start = time.monotonic()
@@ -136,7 +172,7 @@ def run(args):
         for key, _ in sel.select(0.05):
             a = key.data
             try:
-                on_answer(a, a.sock.recv(2048), name, password)
+                on_answer(a, a.sock.recv(2048), name, password, peer)
             except OSError:
                 pass
         now = time.monotonic()
@@ -165,6 +201,7 @@ def main():
     p.add_argument("--window", type=int, default=64)
     p.add_argument("--hold", type=float, default=300)
     p.add_argument("--probe", action="store_true")
+    p.add_argument("--peer", help="IP:PORT: also CreatePermission and ChannelBind to it")
     args = p.parse_args()
     if args.probe:
         args.n, args.window = 1, 1
@@ -179,7 +216,7 @@ def main():
     for a in done:
         if a.state == "failed":
             errors[a.error] = errors.get(a.error, 0) + 1
-    print("allocated=%d failed=%d seconds=%.1f errors=%s" % (
+    print("allocated=%d failed=%d seconds=%.3f errors=%s" % (
         len(ok), len(done) - len(ok), seconds,
         ",".join("%s:%d" % kv for kv in sorted(errors.items())) or "none"), flush=True)
     # Hold the sockets, and with them the 5-tuples, until SIGTERM or --hold.

@@ -99,8 +99,9 @@ trap 'exit 1' INT TERM HUP
 
 # Pin when there is a CPU to pin to; this script's own polling runs on the
 # load generator's CPU too, away from the server's.
+BENCH_CPUS=$(nproc) # before this script pins itself to one
 PIN_SERVER=() PIN_LOAD=()
-if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+if [ "$BENCH_CPUS" -gt 1 ] && command -v taskset >/dev/null; then
 	PIN_SERVER=(taskset -c "$SERVER_CPU") PIN_LOAD=(taskset -c "$LOAD_CPU")
 	taskset -pc "$LOAD_CPU" $$ >/dev/null
 fi
@@ -415,7 +416,7 @@ idle_table() {
 	}' "$tmp/idle"
 }
 
-machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
+machine="$BENCH_CPUS CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
 section=$(
 	echo "<!-- relay:begin (written by bench/relay/run.sh) -->"
 	echo "## TURN relay over UDP (bench/relay)"

@@ -118,7 +118,7 @@ table() {
 				f, t, f ? t / f : 0, lf, lt, v[key, "floor", "rtt_p50"], v[key, "tern", "rtt_p50"] } }'
 }
 
-machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
+machine="$BENCH_CPUS CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
 section=$(
 	echo "<!-- relay-sameload:begin (written by bench/relay/sameload.sh) -->"
 	echo "## TURN relay against the floor, identical load (bench/relay/sameload.sh)"

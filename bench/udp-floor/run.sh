@@ -140,7 +140,7 @@ table() {
 				100 * (v["cpu"] + f[8] / hz) / secs } }'
 }
 
-machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
+machine="$BENCH_CPUS CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r)"
 load_desc="as fast as a window of $WINDOW per flow allows"
 [ -n "$RATE" ] && load_desc="paced to $RATE datagrams/s in all, window $WINDOW per flow"
 section=$(

@@ -6,11 +6,12 @@
 # their echoes back through the same relayed addresses, with no new
 # Allocate. Two workers, so the restore must also put each allocation on the
 # worker its client's datagrams reach. A record that expired meanwhile is not
-# restored; a deleted allocation's record goes.
+# restored; a deleted allocation's record goes. Meanwhile tern:events carries
+# an event for each allocation made, changed, deleted and relaying.
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli
 
-plan 22
+plan 26
 
 N=8
 redis_pick
@@ -21,7 +22,7 @@ PEER=$(port_pick 1) || bail "no free ports"
 _bg_pids+=($!)
 ARGS=(--listening-ip=127.0.0.1 --listening-port="$P" --relay-ip=127.0.0.1 --no-tcp --no-tls
 	--no-dtls --user=alice:secret --realm=tern.test --allow-loopback-peers --workers=2
-	--redis-url="redis://127.0.0.1:$RP/3" --node-id=r1)
+	--redis-url="redis://127.0.0.1:$RP/3" --node-id=r1 --traffic-interval=1)
 restore() { "$PYTHON" "$INTEROP_DIR/restore.py" "$@" --port "$P" --peer-port "$PEER" --state "$T/state.json"; }
 records() { rcli --scan --pattern 'tern:alloc:{r1}:*' | grep -c .; }
 # the records that carry the channel: written by the workers after ChannelBind
@@ -29,10 +30,35 @@ bound() { for k in $(rcli --scan --pattern 'tern:alloc:{r1}:*'); do rcli GET "$k
 restored() { sed -n 's/.*restored \([0-9]*\) allocations.*/\1/p' "$TERN_LOG"; }
 expired() { sed -n 's/.*restored .*(\([0-9]*\) expired.*/\1/p' "$TERN_LOG"; }
 
+redis-cli -p "$RP" SUBSCRIBE tern:events >"$T/events" 2>&1 &
+_bg_pids+=($!)
+# events NAME: how many events of that name, each a valid JSON object from r1
+events() {
+	grep '^{' "$T/events" | "$PYTHON" -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    assert e["node"] == "r1" and "time_ms" in e and "client" in e, line
+    n += e["event"] == sys.argv[1]
+print(n)' "$1"
+}
+# events_with_channel: clients with an event that counts one channel (changes
+# within one 50 ms flush make one event: a quick ChannelBind is in "allocated")
+events_with_channel() {
+	grep '^{' "$T/events" | "$PYTHON" -c '
+import json, sys
+print(len({e["client"] for e in map(json.loads, sys.stdin)
+           if e["event"] in ("allocated", "refreshed") and e.get("channels") == 1}))'
+}
 check "ternd starts with redis-url and two workers" tern_start "${ARGS[@]}" || exit 0
 out=$(restore setup --clients "$N")
 is "$N clients allocate, bind a channel and get an echo" "$(kv setup "$out") $(kv clients "$out")" "ok $N"
 is "each has its record in Redis, channel included" "$(wait_for 3 "$N" bound)" "$N"
+is "tern:events: an \"allocated\" event for each" "$(wait_for 3 "$N" events allocated)" "$N"
+is "each client's channel shows in its \"allocated\" or a later \"refreshed\" event" \
+	"$(wait_for 3 "$N" events_with_channel)" "$N"
+is "and \"traffic\" for each, with what it relayed" "$(wait_for 3 "$N" events traffic)" "$N"
 ttl=$(rcli PTTL "$(rcli --scan --pattern 'tern:alloc:{r1}:*' | head -n1)")
 if [ "$ttl" -gt 590000 ] 2>/dev/null && [ "$ttl" -le 600000 ]; then
 	ok "a record expires with its allocation (PTTL $ttl ms)"
@@ -63,6 +89,8 @@ is "ChannelData relayed again, same relayed addresses" \
 out=$(restore release --index 0)
 is "client 0 deletes its allocation (Refresh 0)" "$(kv release "$out")" "ok"
 is "its record goes from Redis" "$(wait_for 3 $((N - 1)) records)" "$((N - 1))"
+is "tern:events: \"deleted\", with its totals" \
+	"$(wait_for 3 1 events deleted) $(grep '"event":"deleted"' "$T/events" | grep -c '"to_client_packets":[1-9]')" "1 1"
 
 # make client 1's record expired, as if the node had been down past its lifetime
 k="tern:alloc:{r1}:$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["relayed"])' "$T/state.json")"

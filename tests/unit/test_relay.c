@@ -232,6 +232,8 @@ static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
 }
 
 struct world {
+	int traffic;
+	uint64_t traffic_bytes;
 	struct fake f;
 	struct relay_ops ops;
 	struct relay_config cfg;
@@ -1342,6 +1344,8 @@ struct synced {
 	int n_put;
 	struct stun_addr del[4];
 	uint64_t del_tag[4];
+	uint64_t gone_bytes[4];
+	bool gone_user[4];
 	int n_del;
 };
 
@@ -1353,13 +1357,24 @@ static void s_put(void *ctx, struct relay_record *rec)
 	s->put[s->n_put++] = *rec;
 }
 
-static void s_del(void *ctx, const struct stun_addr *key, uint64_t tag)
+static void s_del(void *ctx, const struct stun_addr *key, uint64_t tag,
+		  const struct relay_gone *gone)
 {
 	struct synced *s = ctx;
 
 	assert_true(s->n_del < 4);
 	s->del[s->n_del] = *key;
+	s->gone_bytes[s->n_del] = gone->bytes[0];
+	s->gone_user[s->n_del] = gone->user_len && memcmp(gone->user, "alice", 5) == 0;
 	s->del_tag[s->n_del++] = tag;
+}
+
+static void on_traffic(void *ctx, struct relay_record *rec)
+{
+	struct world *w = ctx;
+
+	w->traffic++;
+	w->traffic_bytes = rec->bytes[0];
 }
 
 static void sync_into(struct world *w, struct synced *s, uint64_t now_s)
@@ -1467,6 +1482,7 @@ static void test_persist_tracks_changes(void **state)
 	assert_int_equal(s.put[0].relayed[0].port, w->f.bound[0].port);
 	assert_memory_equal(s.put[0].user, "alice", 5);
 	assert_int_equal(s.put[0].expires, (T0 + 600) * 1000ull);
+	assert_true(s.put[0].fresh); /* the store's "allocated" event */
 	tag = s.put[0].tag;
 	sync_into(w, &s, T0); /* nothing changed */
 	assert_int_equal(s.n_put + s.n_del, 0);
@@ -1476,6 +1492,7 @@ static void test_persist_tracks_changes(void **state)
 	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub2, T0 + 3, true), 0);
 	sync_into(w, &s, T0 + 3);
 	assert_int_equal(s.n_put, 1);
+	assert_false(s.put[0].fresh); /* "refreshed" */
 	assert_int_equal(s.put[0].n_chans, 1);
 	assert_int_equal(s.put[0].chans[0].number, 0x4001);
 	assert_int_equal(s.put[0].n_perms, 2);
@@ -1490,12 +1507,24 @@ static void test_persist_tracks_changes(void **state)
 	t.k.conn = 1;
 	assert_int_equal(allocate(w, &t, T0), 0);
 	assert_false(relay_sync_pending(w->r));
-	/* deleted: filed under its relayed address, with its tag */
+	/* traffic: what each allocation relayed since the last report */
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"abcd", 4,
+					  (T0 + 4) * 1000ull);
+	assert_true(c.act.peer_handle >= 0);
+	w->traffic = 0;
+	relay_traffic(w->r, (T0 + 4) * 1000ull, on_traffic, w);
+	assert_int_equal(w->traffic, 1);
+	assert_int_equal(w->traffic_bytes, 4);
+	relay_traffic(w->r, (T0 + 4) * 1000ull, on_traffic, w); /* nothing new */
+	assert_int_equal(w->traffic, 1);
+	/* deleted: filed under its relayed address, with its tag, user and totals */
 	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 5, true), 0);
 	sync_into(w, &s, T0 + 5);
 	assert_int_equal(s.n_put, 0);
 	assert_int_equal(s.n_del, 1);
 	assert_int_equal(s.del_tag[0], tag);
+	assert_int_equal(s.gone_bytes[0], 4);
+	assert_true(s.gone_user[0]);
 	/* everything again, for a store that came back empty */
 	client_init(&c, 40102, "bob", "hunter2");
 	assert_int_equal(allocate(w, &c, T0 + 6), 0);
