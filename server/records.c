@@ -330,10 +330,13 @@ void records_stop(struct worker *w)
 
 /* ---- the restore at start ------------------------------------------------ */
 
+enum { RESTORE_LOG_MAX = 10 }; /* records named in the log, of each kind */
+
 struct restore {
 	struct server *srv;
 	uint64_t now;
 	unsigned restored, expired, failed, bad;
+	int last_error;
 	redisContext *c;
 	char **drop; /* keys of records that cannot come back */
 	size_t n_drop, cap_drop;
@@ -384,6 +387,14 @@ static void drop_later(struct restore *rs, const char *key)
 		rs->n_drop--;
 }
 
+/* Whether a record that could not be restored is gone for good (then it is
+ * removed): not for a want of resources, which a restart with a higher
+ * ulimit or more memory would not have; those records expire by their TTL. */
+static bool for_good(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ENOENT || rc == -EADDRINUSE || rc == -EEXIST;
+}
+
 static void restore_one(struct restore *rs, const char *key, const redisReply *v)
 {
 	struct relay_record *rec = &rs->rec;
@@ -393,8 +404,8 @@ static void restore_one(struct restore *rs, const char *key, const redisReply *v
 	if (!v || v->type != REDIS_REPLY_STRING)
 		return; /* gone since SCAN saw it */
 	if (record_parse(v->str, v->len, rec) < 0) {
-		log_warn("redis: %s: not an allocation record; removed", key);
-		rs->bad++;
+		if (rs->bad++ < RESTORE_LOG_MAX)
+			log_warn("redis: %s: not an allocation record; removed", key);
 		drop_later(rs, key);
 		return;
 	}
@@ -414,10 +425,14 @@ static void restore_one(struct restore *rs, const char *key, const redisReply *v
 		rs->expired++;
 	} else {
 		rs->failed++;
-		log_info("redis: %s: not restored: %s", key,
-			 rc == -ENOENT ? "no UDP listener on its address now" : strerror(-rc));
+		rs->last_error = rc;
+		if (rs->failed <= RESTORE_LOG_MAX)
+			log_info("redis: %s: not restored: %s%s", key,
+				 rc == -ENOENT ? "no UDP listener on its address now" : strerror(-rc),
+				 for_good(rc) ? "" : " (kept: it expires by itself)");
 	}
-	drop_later(rs, key);
+	if (for_good(rc))
+		drop_later(rs, key);
 }
 
 /* SCAN the node's records, MGET each batch, restore what it can. */
@@ -507,6 +522,9 @@ void records_restore(struct server *srv, const struct redis_url *u, const char *
 	log_info("redis: restored %u allocations in %llu ms (%u expired, %u not restorable, "
 		 "%u unreadable)", rs.restored, (unsigned long long)(wall_ms() - t0), rs.expired,
 		 rs.failed, rs.bad);
+	if (rs.failed > RESTORE_LOG_MAX)
+		log_warn("redis: %u allocations not restored, the last for: %s", rs.failed,
+			 strerror(-rs.last_error));
 out:
 	freeReplyObject(r);
 	free(rs.drop);

@@ -16,6 +16,10 @@
 #  3. 100,000 records: synthetic records (bench/store/records.py) for a node
 #     that starts: restore time, and ternd's RSS against the same ternd
 #     started with none.
+#  4. Relaying: load.c's TURN mode (bench/udp-floor), 10 flows of 100-byte
+#     ChannelData for RELAY_SECONDS (5), through ternd with and without
+#     redis-url, RELAY_ROUNDS (6) times in ABBA order: relayed packets per
+#     server CPU-second, the median of each.
 #
 #   bench/store/run.sh [--write]      (TERND=/path/to/ternd, else ./ternd)
 #
@@ -37,7 +41,11 @@ SECRET=secret REALM=bench
 bench_setup store
 [ -x "$TERND" ] || { echo "store: no ternd at $TERND (set TERND)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "store: no redis-server" >&2; exit 1; }
-ulimit -n 1048576 2>/dev/null || ulimit -n 262144
+# each allocation holds a relay socket: as many descriptors as we may have
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+FDS=$(ulimit -n)
+BIG_ASKED=$BIG
+[ "$FDS" != unlimited ] && [ "$BIG" -gt $((FDS - 2000)) ] && BIG=$((FDS - 2000))
 
 RP=$(free_port)
 "${PIN_LOAD[@]}" redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no \
@@ -73,7 +81,7 @@ server() {
 	"${PIN_SERVER[@]}" "${cmd[@]}" >"$tmp/$name.out" 2>&1 &
 	SPID=$!
 	PIDS+=($SPID)
-	for _ in $(seq 200); do
+	for _ in $(seq 1500); do
 		if [ "$name" = coturn ]; then
 			ss -Hlnu "src 127.0.0.1:$port" | grep -q . && { sleep 0.5; return 0; }
 		else
@@ -163,6 +171,39 @@ big_n=$(sed -n 's/.*restored \([0-9]*\) allocations.*/\1/p' "$tmp/big.log")
 echo "big: $BIG records; ready after ${big_ready_ms} ms; $big_restored; RSS ${rss_empty} kB empty, ${rss_big} kB after"
 stop "$SPID"
 
+# ---- 4. relaying with either backend -----------------------------------------
+
+RELAY_SECONDS=${RELAY_SECONDS:-5} RELAY_ROUNDS=${RELAY_ROUNDS:-6}
+cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" -lcrypto || exit 1
+peer=$(free_port)
+"${PIN_LOAD[@]}" "$tmp/load" -e "127.0.0.1:$peer" -d 3600 >"$tmp/echo.out" 2>&1 &
+PIDS+=($!)
+declare -A RELAY
+for ((round = 1; round <= RELAY_ROUNDS; round++)); do
+	order="memory redis"
+	((round % 2 == 0)) && order="redis memory" # ABBA: drift favours neither
+	for s in $order; do
+		port=$(free_port)
+		rcli FLUSHDB >/dev/null
+		if [ "$s" = redis ]; then
+			server "relay-$s" "$port" --redis-url="redis://127.0.0.1:$RP/5" --node-id=relay ||
+				exit 1
+		else
+			server "relay-$s" "$port" || exit 1
+		fi
+		c0=$(cpu_ticks "$SPID")
+		out=$("${PIN_LOAD[@]}" "$tmp/load" -s "127.0.0.1:$port" -t "$SECRET" -p "127.0.0.1:$peer" \
+			-c 10 -l 100 -d "$RELAY_SECONDS" -w 32)
+		c1=$(cpu_ticks "$SPID")
+		stop "$SPID"
+		got=$(awk -v o="$out" -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {
+			if (match(o, /received=[0-9]+/)) n = substr(o, RSTART + 9, RLENGTH - 9)
+			printf "%.0f\n", (c > 0 ? 2 * n / (c / hz) : 0) }')
+		echo "relay $s round $round: $got relayed / CPU-s ($out)"
+		RELAY[$s]+="$got "
+	done
+done
+
 # ---- report ---------------------------------------------------------------
 
 report() {
@@ -192,10 +233,24 @@ report() {
 	echo "Restart to relaying: $made, $records records in Redis; after SIGKILL, ternd started again"
 	echo "was ready (allocations restored, serving) ${ready_ms} ms after exec; its log: \"$restored\"."
 	echo
+	if [ "$BIG" != "$BIG_ASKED" ]; then
+		echo "$BIG_ASKED records were asked for; this machine's hard limit on open files is $FDS"
+		echo "(ulimit -Hn; it cannot be raised here), and each allocation holds a relay socket, so the run"
+		echo "used $BIG."
+	fi
 	echo "$BIG synthetic records (half IPv4, half IPv6 relayed addresses, one permission and one"
 	echo "channel each; ternd with 2 workers): ready ${big_ready_ms} ms after exec, \"$big_restored\";"
-	echo "VmRSS ${rss_big} kB, against ${rss_empty} kB for the same ternd with nothing to restore"
-	echo "(each restored allocation also holds a relay socket, whose kernel memory VmRSS leaves out)."
+	echo "VmRSS ${rss_big} kB, against ${rss_empty} kB for the same ternd with nothing to restore:"
+	echo "$(( (rss_big - rss_empty) * 1024 / (big_n > 0 ? big_n : 1) )) bytes per restored allocation"
+	echo "(each also holds a relay socket, whose kernel memory VmRSS leaves out)."
+	echo
+	local m r
+	m=$(tr ' ' '\n' <<<"${RELAY[memory]:-}" | grep . | median)
+	r=$(tr ' ' '\n' <<<"${RELAY[redis]:-}" | grep . | median)
+	echo "Relaying (load.c -t, 10 flows of 100-byte ChannelData, windows of 32, $RELAY_SECONDS s, $RELAY_ROUNDS rounds"
+	echo "in ABBA order, medians; every round: memory ${RELAY[memory]:-}/ redis ${RELAY[redis]:-}):"
+	echo "${m:-0} relayed packets per server CPU-second with state in memory,"
+	echo "${r:-0} with redis-url ($(awk -v m="${m:-0}" -v r="${r:-0}" 'BEGIN { printf "%.2f", (m > 0 ? r / m : 0) }') of it)."
 	echo
 	echo "Commands: \`bench/store/run.sh --write\` (see its header)."
 	echo "<!-- store:end -->"
