@@ -170,6 +170,9 @@ const struct config_opt config_options[] = {
 				"with a fleet. Default: in memory." },
 	{ .name = "node-id", .type = T_STR, .off = FIELD(node_id), .check = check_node_id,
 	  .arg = "ID", .help = "This node's name in the fleet. Default: the host name." },
+	SECS("redis-userdb-interval", redis_userdb_interval, 1, 3600, "30",
+	     "With redis-url: seconds between reads of the users and REST secrets in "
+	     "Redis (at once when ternctl changes them)."),
 	SECS("traffic-interval", traffic_interval, 1, 3600, "30",
 	     "With redis-url: seconds between the traffic events each allocation "
 	     "that relayed anything gets on tern:events."),

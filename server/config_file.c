@@ -422,8 +422,9 @@ static void check_userdb(const struct config *c, struct config_sink *s)
 
 static void check_auth(const struct config *c, struct config_sink *s)
 {
-	if (c->use_auth_secret && c->n_static_auth_secret == 0)
-		problem(s, "%s: use-auth-secret: no static-auth-secret given",
+	/* with Redis, the secrets can be there (turn/realm/<realm>/secret) */
+	if (c->use_auth_secret && c->n_static_auth_secret == 0 && !(c->redis_url && *c->redis_url))
+		problem(s, "%s: use-auth-secret: no static-auth-secret given (nor redis-url)",
 			from(c, "use-auth-secret"));
 	check_userdb(c, s);
 }

@@ -19,6 +19,7 @@
 #include "server/worker.h"
 
 #define QUOTA_CHANNEL "tern:quota"
+#define AUTH_CHANNEL "tern:auth"
 
 /* One read of the fleet in flight: replies counted down to zero. */
 struct refresh {
@@ -45,6 +46,8 @@ struct fleet {
 	uint64_t generation; /* of the counts last written */
 	bool written;
 	struct refresh *refresh; /* in flight, or NULL */
+	void (*on_auth)(void *ctx);
+	void *on_auth_ctx;
 	bool again;              /* asked for while one was in flight */
 	struct fleet_view view;
 	/* the workers' part: where to redirect, from the last view */
@@ -358,20 +361,28 @@ static void on_message(redisAsyncContext *ac, void *reply, void *arg)
 	struct fleet *f = arg;
 	const redisReply *r = reply;
 
-	/* ["message", channel, node id]; the subscribe confirmation is ignored */
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "message") == 0 &&
-	    r->element[2]->type == REDIS_REPLY_STRING && strcmp(r->element[2]->str, f->node_id) != 0)
+	/* ["message", channel, payload]; subscribe confirmations are ignored */
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+	    r->element[1]->type != REDIS_REPLY_STRING || r->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(r->element[1]->str, AUTH_CHANNEL) == 0) {
+		if (f->on_auth)
+			f->on_auth(f->on_auth_ctx);
+	} else if (strcmp(r->element[2]->str, f->node_id) != 0) { /* another node's counts */
 		refresh_start(f);
+	}
 }
 
 static void on_sub_up(void *ctx, redisAsyncContext *ac)
 {
 	struct fleet *f = ctx;
 
-	redisAsyncCommandArgv(ac, on_message, f, 2, (const char *[]){ "SUBSCRIBE", QUOTA_CHANNEL },
-			      NULL);
+	redisAsyncCommandArgv(ac, on_message, f, 3,
+			      (const char *[]){ "SUBSCRIBE", QUOTA_CHANNEL, AUTH_CHANNEL }, NULL);
 	refresh_start(f); /* what we missed while the subscription was down */
+	if (f->on_auth)
+		f->on_auth(f->on_auth_ctx);
 }
 
 /* ---- the API ------------------------------------------------------------------ */
@@ -417,6 +428,12 @@ void fleet_beat(struct fleet *f)
 	if (f->srv->quota)
 		write_users(f, !f->written || quota_generation(f->srv->quota) != f->generation);
 	refresh_start(f);
+}
+
+void fleet_on_auth(struct fleet *f, void (*fn)(void *ctx), void *ctx)
+{
+	f->on_auth = fn;
+	f->on_auth_ctx = ctx;
 }
 
 const struct fleet_view *fleet_view(const struct fleet *f)

@@ -6,6 +6,8 @@
  *                     50 ms) and at every heartbeat; expires after 15 s
  *   tern:quota        pub/sub channel: a node's id, each time it rewrote
  *                     its tern:users hash
+ *   tern:auth         pub/sub channel: users or REST secrets changed
+ *                     (server/authsync.h)
  *
  * Every heartbeat, and whenever another node announces a change, the node
  * reads the registry (tern:nodes, each tern:node:{ID}) and the other nodes'
@@ -53,6 +55,8 @@ struct fleet;
  * a connection of its own. NULL without memory. */
 struct fleet *fleet_new(struct event_base *base, const struct server *srv,
 			const struct redis_url *u, const char *node_id, struct rconn *conn);
+/* Call fn(ctx) when the tern:auth channel says users or secrets changed. */
+void fleet_on_auth(struct fleet *f, void (*fn)(void *ctx), void *ctx);
 void fleet_free(struct fleet *f);
 /* At each heartbeat: rewrite this node's counts, read the fleet again. */
 void fleet_beat(struct fleet *f);

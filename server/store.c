@@ -14,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "server/authsync.h"
 #include "server/counters.h"
 #include "server/fleet.h"
 #include "server/log.h"
@@ -31,6 +32,7 @@ struct store {
 	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
 	struct rconn *conn;
 	struct fleet *fleet;
+	struct authsync *authsync; /* users and secrets; NULL without TURN */
 	_Atomic enum store_state state; /* read by the workers too */
 	struct event *beat;
 	time_t started;
@@ -51,6 +53,8 @@ static void on_up(void *ctx, redisAsyncContext *ac)
 
 	s->state = STORE_UP;
 	beat(s); /* an empty Redis gets the registry back at once */
+	if (s->authsync)
+		authsync_reload(s->authsync);
 }
 
 static void on_down(void *ctx)
@@ -136,7 +140,12 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the API ----------------------------------------------------------- */
 
-struct store *store_open(struct event_base *base, const struct server *srv, char *err,
+static void on_auth_changed(void *ctx)
+{
+	authsync_reload(ctx);
+}
+
+struct store *store_open(struct event_base *base, struct server *srv, char *err,
 			 size_t errlen)
 {
 	const struct config *c = srv->cfg;
@@ -175,7 +184,13 @@ struct store *store_open(struct event_base *base, const struct server *srv, char
 	s->conn = rconn_new(base, &s->url, who, true,
 			    &(struct rconn_cb){ .ctx = s, .up = on_up, .down = on_down });
 	s->fleet = s->conn ? fleet_new(base, srv, &s->url, s->node_id, s->conn) : NULL;
-	if (!s->beat || !s->fleet || event_add(s->beat, &beat_every) < 0) {
+	if (s->fleet && srv->turn) {
+		s->authsync = authsync_new(base, srv, s->conn);
+		if (s->authsync)
+			fleet_on_auth(s->fleet, on_auth_changed, s->authsync);
+	}
+	if (!s->beat || !s->fleet || (srv->turn && !s->authsync) ||
+	    event_add(s->beat, &beat_every) < 0) {
 		snprintf(err, errlen, "out of memory");
 		store_close(s);
 		return NULL;
@@ -191,6 +206,7 @@ void store_close(struct store *s)
 		return;
 	rconn_free(s->conn); /* first: the fleet's pending replies run now */
 	fleet_free(s->fleet);
+	authsync_free(s->authsync);
 	if (s->beat)
 		event_free(s->beat);
 	explicit_bzero(&s->url, sizeof s->url);

@@ -48,7 +48,7 @@ enum {
  * connection starts in the background; NULL only for bad settings (node-id)
  * or no memory, with err filled.
  */
-struct store *store_open(struct event_base *base, const struct server *srv, char *err,
+struct store *store_open(struct event_base *base, struct server *srv, char *err,
 			 size_t errlen);
 void store_close(struct store *s);
 

@@ -183,28 +183,27 @@ static int userdb_add(void *ctx, const struct config_user *u)
 	return n;
 }
 
-static int credentials(struct server *srv, char *err, size_t errlen)
+int turn_credentials(const struct config *c, struct auth *a, char *err, size_t errlen)
 {
-	const struct config *c = srv->cfg;
 	char why[256];
 
 	for (int i = 0; i < c->n_user; i++) {
-		if (auth_add_user(srv->auth, c->user[i], why, sizeof why) < 0) {
+		if (auth_add_user(a, c->user[i], why, sizeof why) < 0) {
 			snprintf(err, errlen, "user: %s", why);
 			return -1;
 		}
 	}
-	if (c->userdb && config_userdb_read(c->userdb, userdb_add, srv->auth, err, errlen) < 0)
+	if (c->userdb && config_userdb_read(c->userdb, userdb_add, a, err, errlen) < 0)
 		return -1;
-	auth_use_secret(srv->auth, c->use_auth_secret);
-	auth_set_separator(srv->auth, c->rest_api_separator);
+	auth_use_secret(a, c->use_auth_secret);
+	auth_set_separator(a, c->rest_api_separator);
 	for (int i = 0; i < c->n_static_auth_secret; i++) {
-		if (auth_add_secret(srv->auth, c->static_auth_secret[i]) < 0) {
+		if (auth_add_secret(a, c->static_auth_secret[i]) < 0) {
 			snprintf(err, errlen, "static-auth-secret: cannot add secret %d", i + 1);
 			return -1;
 		}
 	}
-	auth_set_nonce_validity(srv->auth, (uint32_t)c->stale_nonce);
+	auth_set_nonce_validity(a, (uint32_t)c->stale_nonce);
 	return 0;
 }
 
@@ -263,8 +262,10 @@ int turn_setup(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *c = srv->cfg;
 
-	if (c->n_user == 0 && !c->userdb && !c->use_auth_secret) {
-		log_warn("TURN off: no user, userdb or use-auth-secret configured (STUN only)");
+	if (c->n_user == 0 && !c->userdb && !c->use_auth_secret &&
+	    !(c->redis_url && *c->redis_url)) { /* with Redis, users can come from there */
+		log_warn("TURN off: no user, userdb, use-auth-secret or redis-url configured "
+			 "(STUN only)");
 		return 0;
 	}
 	srv->auth = auth_new(c->realm);
@@ -276,7 +277,7 @@ int turn_setup(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "TURN: out of memory (or realm too long)");
 		return -1;
 	}
-	if (credentials(srv, err, errlen) < 0 || peer_policy(srv, err, errlen) < 0 ||
+	if (turn_credentials(c, srv->auth, err, errlen) < 0 || peer_policy(srv, err, errlen) < 0 ||
 	    addresses(srv, err, errlen) < 0 || nonce_secret(c, &srv->relay) < 0)
 		return -1;
 	limits(srv);

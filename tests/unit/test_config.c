@@ -1183,7 +1183,12 @@ static void test_auth_secret(void **state)
 
 	assert_int_equal(load(f, "realm=x\nuse-auth-secret\n"), 0);
 	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
-	assert_err_at(f, 2, "use-auth-secret: no static-auth-secret given");
+	assert_err_at(f, 2, "use-auth-secret: no static-auth-secret given (nor redis-url)");
+	/* with Redis, the secrets may come from there */
+	config_free(&f->c);
+	config_defaults(&f->c);
+	assert_int_equal(load(f, "use-auth-secret\nredis-url=redis://127.0.0.1/2\n"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), 0);
 	/* as in coturn, a secret alone turns the REST API on */
 	config_free(&f->c);
 	config_defaults(&f->c);

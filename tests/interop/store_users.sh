@@ -1,0 +1,62 @@
+#!/bin/bash
+# Users and REST secrets in Redis (issue 4), managed with coturn's own
+# turnadmin (-N, its Redis userdb) on a live two-node fleet: a user added is
+# accepted on both nodes without a restart, a deleted one is refused, a REST
+# secret added works for TURN REST credentials, and a config user keeps its
+# own password whatever Redis says.
+. "$(dirname "$0")/lib.sh"
+need python3 ss redis-server redis-cli turnadmin
+
+plan 12
+
+redis_pick
+check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
+PA=$(port_pick 1) || bail "no free ports"
+PB=$(port_pick 1) || bail "no free ports"
+node() { # node ID PORT
+	tern_start --listening-ip=127.0.0.1 --listening-port="$2" --relay-ip=127.0.0.1 --no-tcp \
+		--no-tls --no-dtls --user=alice:secret --realm=tern.test --use-auth-secret \
+		--allow-loopback-peers --redis-url="redis://127.0.0.1:$RP/3" --node-id="$1" \
+		--redis-userdb-interval=1
+}
+TA=(-N "ip=127.0.0.1 port=$RP dbname=3" -r tern.test)
+ta() { turnadmin "$@" "${TA[@]}" >>"$T/turnadmin.log" 2>&1; }
+alloc() { # alloc PORT USER PASSWORD: the Allocate's outcome
+	"$PYTHON" "$INTEROP_DIR/restore.py" alloc --port "$1" --user "$2" --password "$3" |
+		sed -n 's/^allocate=//p'
+}
+# until_is SECONDS WANT PORT USER PASSWORD: poll alloc until it answers WANT
+until_is() {
+	local secs=$1 want=$2 got i
+	shift 2
+	for ((i = 0; i < secs * 4; i++)); do
+		got=$(alloc "$@")
+		[ "$got" = "$want" ] && break
+		sleep 0.25
+	done
+	echo "$got"
+}
+rest() { # rest SECRET USER: "name password" of TURN REST credentials
+	"$PYTHON" -c 'import base64, hmac, hashlib, sys, time
+name = "%d:%s" % (time.time() + 3600, sys.argv[2])
+print(name, base64.b64encode(hmac.new(sys.argv[1].encode(), name.encode(), hashlib.sha1).digest()).decode())' "$1" "$2"
+}
+
+check "node a starts, users from config and Redis" node a "$PA" || exit 0
+check "node b starts" node b "$PB" || exit 0
+is "bob is unknown before turnadmin adds him" "$(alloc "$PA" bob hunter2)" "401"
+check "turnadmin -a adds bob to the Redis userdb" ta -a -u bob -p hunter2
+is "node a accepts bob, no restart" "$(until_is 5 ok "$PA" bob hunter2)" "ok"
+is "so does node b" "$(until_is 5 ok "$PB" bob hunter2)" "ok"
+check "turnadmin -d deletes bob" ta -d -u bob
+is "node a refuses bob again" "$(until_is 5 401 "$PA" bob hunter2)" "401"
+
+read -r name pass <<<"$(rest north carol)"
+check "turnadmin -s adds a REST secret" ta -s north
+is "TURN REST credentials made with it are accepted" "$(until_is 5 ok "$PB" "$name" "$pass")" "ok"
+
+# a Redis user named like a config user does not replace it
+ta -a -u alice -p other
+sleep 2
+is "alice keeps her config password, not Redis's" \
+	"$(alloc "$PA" alice secret) $(alloc "$PA" alice other)" "ok 401"
