@@ -226,3 +226,42 @@ uint64_t rconn_reconnects(const struct rconn *c)
 {
 	return c ? c->reconnects : 0;
 }
+
+/* One command's reply, or why it failed, for rconn_sync(). */
+static bool sync_ok(redisContext *c, int argc, const char **argv, const char *what, char *err,
+		    size_t errlen)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+	bool ok = r && r->type != REDIS_REPLY_ERROR;
+
+	if (!ok)
+		snprintf(err, errlen, "%s refused: %.200s", what,
+			 r ? r->str : c->errstr[0] ? c->errstr : "no answer");
+	freeReplyObject(r);
+	return ok;
+}
+
+redisContext *rconn_sync(const struct redis_url *u, int timeout_s, char *err, size_t errlen)
+{
+	struct timeval limit = { timeout_s, 0 };
+	redisContext *c = redisConnectWithTimeout(u->host, u->port, limit);
+	char db[16];
+
+	if (!c || c->err) {
+		snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, limit);
+	snprintf(db, sizeof db, "%d", u->db);
+	if ((u->password[0] &&
+	     !(u->user[0] ? sync_ok(c, 3, (const char *[]){ "AUTH", u->user, u->password }, "AUTH",
+				    err, errlen)
+			  : sync_ok(c, 2, (const char *[]){ "AUTH", u->password }, "AUTH", err,
+				    errlen))) ||
+	    !sync_ok(c, 2, (const char *[]){ "SELECT", db }, "SELECT", err, errlen)) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}

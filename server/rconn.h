@@ -44,4 +44,13 @@ void rconn_free(struct rconn *c);
 redisAsyncContext *rconn_ctx(const struct rconn *c);
 uint64_t rconn_reconnects(const struct rconn *c);
 
+/*
+ * A blocking connection, for what runs before the loop (the restore at
+ * start) and for ternctl: connected, AUTH and SELECT done, every command
+ * bounded by timeout_s. NULL with err filled (never the password).
+ */
+struct redisContext;
+struct redisContext *rconn_sync(const struct redis_url *u, int timeout_s, char *err,
+				size_t errlen);
+
 #endif

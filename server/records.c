@@ -348,15 +348,6 @@ static redisReply *command(redisContext *c, int argc, const char **argv)
 	return redisCommandArgv(c, argc, argv, NULL);
 }
 
-static bool reply_ok(redisReply *r, const char *what, const struct redis_url *u)
-{
-	if (r && r->type != REDIS_REPLY_ERROR)
-		return true;
-	log_warn("redis %s:%u: %s refused: %s; no allocations restored", u->host,
-		 (unsigned)u->port, what, r ? r->str : "no answer");
-	return false;
-}
-
 /* The UDP listener a record came in on, by its address, or -1. */
 static int listener_of(const struct server *srv, const struct stun_addr *local)
 {
@@ -485,36 +476,18 @@ static void steer_all(struct server *srv)
 
 void records_restore(struct server *srv, const struct redis_url *u, const char *node_id)
 {
-	static const struct timeval limit = { 3, 0 };
 	struct restore rs = { .srv = srv, .now = wall_ms() };
-	char match[STORE_NODE_ID_MAX + 24], db[16];
+	char match[STORE_NODE_ID_MAX + 24], err[256];
 	uint64_t t0 = rs.now;
-	redisReply *r;
 
 	steer_all(srv);
-	rs.c = redisConnectWithTimeout(u->host, u->port, limit);
-	if (!rs.c || rs.c->err) {
-		log_warn("redis %s:%u: %s; no allocations restored", u->host, (unsigned)u->port,
-			 rs.c ? rs.c->errstr : "out of memory");
-		redisFree(rs.c);
+	rs.c = rconn_sync(u, 3, err, sizeof err);
+	if (!rs.c) {
+		log_warn("redis %s:%u: %s; no allocations restored", u->host, (unsigned)u->port, err);
 		return;
 	}
-	redisSetTimeout(rs.c, limit);
-	if (u->password[0]) {
-		r = u->user[0] ? command(rs.c, 3, (const char *[]){ "AUTH", u->user, u->password })
-			       : command(rs.c, 2, (const char *[]){ "AUTH", u->password });
-		if (!reply_ok(r, "AUTH", u))
-			goto out;
-		freeReplyObject(r);
-	}
-	snprintf(db, sizeof db, "%d", u->db);
-	r = command(rs.c, 2, (const char *[]){ "SELECT", db });
-	if (!reply_ok(r, "SELECT", u))
-		goto out;
-	freeReplyObject(r);
 	snprintf(match, sizeof match, "tern:alloc:{%s}:*", node_id);
 	restore_all(&rs, match);
-	r = NULL;
 	for (size_t i = 0; i < rs.n_drop; i++) {
 		freeReplyObject(command(rs.c, 2, (const char *[]){ "DEL", rs.drop[i] }));
 		free(rs.drop[i]);
@@ -525,8 +498,6 @@ void records_restore(struct server *srv, const struct redis_url *u, const char *
 	if (rs.failed > RESTORE_LOG_MAX)
 		log_warn("redis: %u allocations not restored, the last for: %s", rs.failed,
 			 strerror(-rs.last_error));
-out:
-	freeReplyObject(r);
 	free(rs.drop);
 	redisFree(rs.c);
 }

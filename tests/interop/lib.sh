@@ -164,6 +164,7 @@ _ports_release() {
 if [ -z "${TERND:-}" ]; then
 	if [ -x ./ternd ]; then TERND=$PWD/ternd; else TERND=${TOP_SRCDIR:-.}/ternd; fi
 fi
+TERNCTL=${TERNCTL:-$(dirname "$TERND")/ternctl}
 _tern_pids=()
 
 # tern_start ARGS...: start ternd with -n, a stats endpoint on a free port

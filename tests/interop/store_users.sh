@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli turnadmin
 
-plan 12
+plan 19
 
 redis_pick
 check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
@@ -54,6 +54,24 @@ is "node a refuses bob again" "$(until_is 5 401 "$PA" bob hunter2)" "401"
 read -r name pass <<<"$(rest north carol)"
 check "turnadmin -s adds a REST secret" ta -s north
 is "TURN REST credentials made with it are accepted" "$(until_is 5 ok "$PB" "$name" "$pass")" "ok"
+
+# ternctl publishes on tern:auth: node c, reading Redis only every 30 s,
+# takes its changes at once
+PC=$(port_pick 1) || bail "no free ports"
+check "node c starts, reading Redis every 30 s" \
+	tern_start --listening-ip=127.0.0.1 --listening-port="$PC" --relay-ip=127.0.0.1 --no-tcp \
+	--no-tls --no-dtls --realm=tern.test --use-auth-secret --allow-loopback-peers \
+	--redis-url="redis://127.0.0.1:$RP/3" --node-id=c || exit 0
+sleep 1 # its first read, when it connects
+tc() { "$TERNCTL" --redis-url="redis://127.0.0.1:$RP/3" --realm=tern.test "$@" 2>&1; }
+check "ternctl user add dave" tc user add dave pw4
+is "node c accepts dave within 2 s" "$(until_is 2 ok "$PC" dave pw4)" "ok"
+is "ternctl user list names him (and turnadmin's alice)" "$(tc user list | sort | tr '\n' ' ')" "alice dave "
+check "ternctl user del dave" tc user del dave
+is "node c refuses dave within 2 s" "$(until_is 2 401 "$PC" dave pw4)" "401"
+tc user del dave >/dev/null
+is "deleting him again: exit 1" "$?" "1"
+is "ternctl nodes lists the three nodes" "$(tc nodes | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' ')" "a b c "
 
 # a Redis user named like a config user does not replace it
 ta -a -u alice -p other

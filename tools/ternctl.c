@@ -1,0 +1,261 @@
+/*
+ * ternctl: manage a tern fleet's shared state in Redis (ternctl(1)).
+ *
+ *   ternctl [-c ternd.conf] [--redis-url=URL] [--realm=REALM] COMMAND
+ *
+ *   user add NAME PASSWORD   user del NAME   user list
+ *   secret add SECRET        secret del SECRET   secret list
+ *   nodes
+ *
+ * Users and secrets go where coturn's turnadmin puts them (server/authsync.h);
+ * every change is then published on tern:auth, so the nodes read it at once.
+ * Only the key MD5(name:realm:password) is stored, never the password.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+
+#include "server/config.h"
+#include "server/rconn.h"
+#include "server/redis_url.h"
+#include "stun/stun.h"
+
+enum { EXIT_USAGE = 2, EXIT_REDIS = 3 };
+
+static redisContext *db;
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: ternctl [-c ternd.conf] [--redis-url=URL] [--realm=REALM] COMMAND\n"
+		"  user add NAME PASSWORD | user del NAME | user list\n"
+		"  secret add SECRET | secret del SECRET | secret list\n"
+		"  nodes\n");
+	return EXIT_USAGE;
+}
+
+/* Run a command; NULL (reported) on an error reply or a lost connection. */
+static redisReply *run(int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(db, argc, argv, NULL);
+
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "ternctl: %s: %s\n", argv[0],
+			r ? r->str : db->errstr[0] ? db->errstr : "no answer");
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Tell the nodes to read the users and secrets again. */
+static int announce(const char *what)
+{
+	redisReply *r = run(3, (const char *[]){ "PUBLISH", "tern:auth", what });
+
+	if (!r)
+		return EXIT_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int user_add(const char *realm, const char *name, const char *pass)
+{
+	uint8_t key[32];
+	char hex[33], path[1200];
+	redisReply *r;
+
+	if (!*name || strlen(name) > 508 || strchr(name, '/') || !*pass) {
+		fprintf(stderr, "ternctl: a name of 1-508 bytes without '/', and a password\n");
+		return EXIT_USAGE;
+	}
+	if (stun_lt_key(STUN_PWALG_MD5, name, strlen(name), realm, strlen(realm), pass,
+			strlen(pass), key) != 16)
+		return EXIT_REDIS;
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	OPENSSL_cleanse(key, sizeof key);
+	snprintf(path, sizeof path, "turn/realm/%s/user/%s/key", realm, name);
+	r = run(3, (const char *[]){ "SET", path, hex });
+	OPENSSL_cleanse(hex, sizeof hex);
+	if (!r)
+		return EXIT_REDIS;
+	freeReplyObject(r);
+	return announce("user");
+}
+
+static int user_del(const char *realm, const char *name)
+{
+	char path[1200];
+	redisReply *r;
+	long long n;
+
+	snprintf(path, sizeof path, "turn/realm/%s/user/%s/key", realm, name);
+	r = run(2, (const char *[]){ "DEL", path });
+	if (!r)
+		return EXIT_REDIS;
+	n = r->integer;
+	freeReplyObject(r);
+	if (n == 0) {
+		fprintf(stderr, "ternctl: no user %s in realm %s\n", name, realm);
+		return 1;
+	}
+	return announce("user");
+}
+
+static int user_list(const char *realm)
+{
+	char pattern[1200], cursor[32] = "0";
+	size_t prefix = strlen("turn/realm//user/") + strlen(realm);
+
+	snprintf(pattern, sizeof pattern, "turn/realm/%s/user/*/key", realm);
+	do {
+		redisReply *r = run(6, (const char *[]){ "SCAN", cursor, "MATCH", pattern, "COUNT",
+							"1000" });
+
+		if (!r)
+			return EXIT_REDIS;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return EXIT_REDIS;
+		}
+		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const redisReply *k = r->element[1]->element[i];
+
+			if (k->len > prefix + 4)
+				printf("%.*s\n", (int)(k->len - prefix - 4), k->str + prefix);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
+static int secret(const char *realm, const char *op, const char *value)
+{
+	char key[1200];
+	redisReply *r;
+	int rc = 0;
+
+	snprintf(key, sizeof key, "turn/realm/%s/secret", realm);
+	if (strcmp(op, "list") == 0) {
+		r = run(2, (const char *[]){ "SMEMBERS", key });
+		for (size_t i = 0; r && i < r->elements; i++)
+			printf("%s\n", r->element[i]->str);
+		rc = r ? 0 : EXIT_REDIS;
+		freeReplyObject(r);
+		return rc;
+	}
+	if (!value || !*value)
+		return usage();
+	r = run(3, (const char *[]){ strcmp(op, "add") == 0 ? "SADD" : "SREM", key, value });
+	if (!r)
+		return EXIT_REDIS;
+	if (strcmp(op, "del") == 0 && r->integer == 0) {
+		fprintf(stderr, "ternctl: no such secret in realm %s\n", realm);
+		rc = 1;
+	}
+	freeReplyObject(r);
+	return rc ? rc : announce("secret");
+}
+
+static const char *field(const redisReply *r, const char *name)
+{
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (strcmp(r->element[i]->str, name) == 0)
+			return r->element[i + 1]->str;
+	return "-";
+}
+
+static int nodes(void)
+{
+	redisReply *m = run(2, (const char *[]){ "SMEMBERS", "tern:nodes" });
+
+	if (!m)
+		return EXIT_REDIS;
+	printf("%-20s %12s %12s %5s  %s\n", "node", "allocations", "heartbeat", "full",
+	       "listening");
+	for (size_t i = 0; i < m->elements; i++) {
+		char key[128];
+		redisReply *h;
+
+		snprintf(key, sizeof key, "tern:node:{%s}", m->element[i]->str);
+		h = run(2, (const char *[]){ "HGETALL", key });
+		if (h && h->elements)
+			printf("%-20s %12s %12s %5s  %s\n", m->element[i]->str,
+			       field(h, "allocations"), field(h, "heartbeat"), field(h, "full"),
+			       field(h, "listening"));
+		freeReplyObject(h);
+	}
+	freeReplyObject(m);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "redis-url", required_argument, NULL, 'u' },
+		{ "realm", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = NULL, *realm = NULL, *cmd, *op;
+	struct redis_url u;
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+	int o, rc;
+
+	config_defaults(&c);
+	while ((o = getopt_long(argc, argv, "c:u:r:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			if (config_load(&c, optarg, err, sizeof err) < 0) {
+				fprintf(stderr, "ternctl: %s\n", err);
+				config_free(&c);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'u': url = optarg; break;
+		case 'r': realm = optarg; break;
+		default: config_free(&c); return usage();
+		}
+	}
+	url = url ? url : c.redis_url ? c.redis_url : "redis://127.0.0.1:6379/0";
+	realm = realm ? realm : c.realm;
+	if (optind >= argc || redis_url_parse(url, &u, err, sizeof err) < 0) {
+		if (optind < argc)
+			fprintf(stderr, "ternctl: redis-url: %s\n", err);
+		config_free(&c);
+		return usage();
+	}
+	db = rconn_sync(&u, 5, err, sizeof err);
+	explicit_bzero(&u, sizeof u);
+	if (!db) {
+		fprintf(stderr, "ternctl: redis: %s\n", err);
+		config_free(&c);
+		return EXIT_REDIS;
+	}
+	cmd = argv[optind];
+	op = optind + 1 < argc ? argv[optind + 1] : "";
+	if (strcmp(cmd, "user") == 0 && strcmp(op, "add") == 0 && optind + 3 < argc)
+		rc = user_add(realm, argv[optind + 2], argv[optind + 3]);
+	else if (strcmp(cmd, "user") == 0 && strcmp(op, "del") == 0 && optind + 2 < argc)
+		rc = user_del(realm, argv[optind + 2]);
+	else if (strcmp(cmd, "user") == 0 && strcmp(op, "list") == 0)
+		rc = user_list(realm);
+	else if (strcmp(cmd, "secret") == 0 &&
+		 (!strcmp(op, "add") || !strcmp(op, "del") || !strcmp(op, "list")))
+		rc = secret(realm, op, optind + 2 < argc ? argv[optind + 2] : NULL);
+	else if (strcmp(cmd, "nodes") == 0)
+		rc = nodes();
+	else
+		rc = usage();
+	redisFree(db);
+	config_free(&c);
+	return rc;
+}
