@@ -140,8 +140,10 @@ static void digest(struct load *ld, uint8_t out[32])
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned n = 0;
 
-	qsort(ld->users, ld->n_users, sizeof *ld->users, by_name);
-	qsort(ld->secrets, ld->n_secrets, sizeof *ld->secrets, by_str);
+	if (ld->n_users) /* qsort wants a pointer even for nothing */
+		qsort(ld->users, ld->n_users, sizeof *ld->users, by_name);
+	if (ld->n_secrets)
+		qsort(ld->secrets, ld->n_secrets, sizeof *ld->secrets, by_str);
 	memset(out, 0, 32);
 	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
@@ -199,8 +201,11 @@ static void finish(struct load *ld)
 		secrets += auth_add_secret(fresh, ld->secrets[i]) == 0;
 	memcpy(as->digest, d, sizeof d);
 	as->have_digest = true;
-	log_info("redis: credentials: %u users and %u REST secrets from Redis, %zu users in all",
-		 added, secrets, auth_user_count(fresh));
+	if (as->conn)
+		log_info("redis: credentials: %u users and %u REST secrets from Redis, %zu users "
+			 "in all", added, secrets, auth_user_count(fresh));
+	else
+		log_info("credentials reloaded: %zu users", auth_user_count(fresh));
 	swap(as, fresh);
 out:
 	load_free(ld);
@@ -352,8 +357,8 @@ void authsync_reload(struct authsync *as)
 	redisAsyncContext *ac = rconn_ctx(as->conn);
 	struct load *ld;
 
-	if (!ac)
-		return;
+	if (as->conn && !ac)
+		return; /* Redis is away: keep what we have */
 	if (as->load || as->retired) {
 		as->again = true;
 		return;
@@ -362,6 +367,12 @@ void authsync_reload(struct authsync *as)
 	if (!ld)
 		return;
 	ld->as = as;
+	if (!ac) { /* the memory backend: the config's own, userdb file read again */
+		as->have_digest = false;
+		as->load = ld;
+		finish(ld);
+		return;
+	}
 	snprintf(ld->cursor, sizeof ld->cursor, "x"); /* not "0": the first page */
 	as->load = ld;
 	redisAsyncCommandArgv(ac, on_scan, ld, 6,
@@ -404,8 +415,8 @@ struct authsync *authsync_new(struct event_base *base, struct server *srv, struc
 	snprintf(as->secret_key, sizeof as->secret_key, "turn/realm/%s/secret", c->realm);
 	as->prefix_len = strlen("turn/realm//user/") + strlen(c->realm);
 	as->jobs = calloc((size_t)srv->n_workers, sizeof *as->jobs);
-	as->poll = event_new(base, -1, EV_PERSIST, on_poll, as);
-	if (!as->jobs || !as->poll || event_add(as->poll, &every) < 0) {
+	as->poll = conn ? event_new(base, -1, EV_PERSIST, on_poll, as) : NULL;
+	if (!as->jobs || (conn && (!as->poll || event_add(as->poll, &every) < 0))) {
 		authsync_free(as);
 		return NULL;
 	}

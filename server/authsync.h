@@ -13,7 +13,8 @@
  * config's own user lines, userdb file and static-auth-secret, becomes a
  * new credential set, handed to each worker on its own thread; the old one
  * is freed when the last worker has let go. Config users win over Redis
- * users of the same name.
+ * users of the same name. SIGHUP reads everything again, the userdb file
+ * included, with either backend.
  */
 #ifndef TERN_SERVER_AUTHSYNC_H
 #define TERN_SERVER_AUTHSYNC_H
@@ -24,6 +25,8 @@ struct server;
 struct rconn;
 struct authsync;
 
+/* conn NULL: the memory backend, where a reload (SIGHUP) reads the config's
+ * userdb file again. */
 struct authsync *authsync_new(struct event_base *base, struct server *srv,
 			      struct rconn *conn);
 void authsync_free(struct authsync *a);

@@ -86,8 +86,11 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct server *srv = arg;
+
 	log_reopen();
-	log_info("SIGHUP: log reopened");
+	log_info("SIGHUP: log reopened, credentials read again");
+	store_reload(srv->store);
 }
 
 static int worker_count(const struct config *c)
@@ -249,7 +252,7 @@ int main(int argc, char **argv)
 		goto out;
 	sig[0] = evsignal_new(base, SIGTERM, main_on_stop, base);
 	sig[1] = evsignal_new(base, SIGINT, main_on_stop, base);
-	sig[2] = evsignal_new(base, SIGHUP, main_on_hup, NULL);
+	sig[2] = evsignal_new(base, SIGHUP, main_on_hup, &srv);
 	for (int i = 0; i < 3; i++)
 		if (sig[i])
 			evsignal_add(sig[i], NULL);

@@ -172,8 +172,15 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 		return NULL;
 	}
 	snprintf(s->key, sizeof s->key, "tern:node:{%s}", s->node_id);
-	if (!c->redis_url || !*c->redis_url)
+	if (!c->redis_url || !*c->redis_url) {
+		/* the memory backend: credentials reload on SIGHUP */
+		if (srv->turn && !(s->authsync = authsync_new(base, srv, NULL))) {
+			snprintf(err, errlen, "out of memory");
+			free(s);
+			return NULL;
+		}
 		return s;
+	}
 	if (redis_url_parse(c->redis_url, &s->url, err, errlen) < 0) {
 		free(s);
 		return NULL;
@@ -234,6 +241,12 @@ bool store_full(const struct server *srv)
 	const struct config *c = srv->cfg;
 
 	return srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota;
+}
+
+void store_reload(struct store *s)
+{
+	if (s && s->authsync)
+		authsync_reload(s->authsync);
 }
 
 const struct fleet_view *store_fleet(const struct store *s)

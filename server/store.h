@@ -61,6 +61,8 @@ bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out);
 /* This node takes no more allocations: total-quota is reached. */
 bool store_full(const struct server *srv);
+/* SIGHUP: read the credentials again (the userdb file, and Redis's). */
+void store_reload(struct store *s);
 /* The fleet as last read (server/fleet.h); NULL for the memory backend. */
 struct fleet_view;
 const struct fleet_view *store_fleet(const struct store *s);

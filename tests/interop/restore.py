@@ -88,6 +88,10 @@ def cmd_setup(a):
         if relayed is None:
             facts["setup"] = "allocate %d: %s" % (i, f.get("allocate"))
             break
+        if a.no_channel:
+            state.append({"port": c.s.getsockname()[1], "relayed": f["relayed"]})
+            c.s.close()
+            continue
         cls, _, code, _ = c.request(CHANNEL_BIND, [
             (CHANNEL_NUMBER, struct.pack("!HH", CHANNEL, 0)),
             peer_attr("127.0.0.1", a.peer_port)])
@@ -183,6 +187,8 @@ def main():
     p.add_argument("--state")
     p.add_argument("--index", type=int, default=0)
     p.add_argument("--refresh", action="store_true")
+    p.add_argument("--no-channel", action="store_true",
+                   help="setup: allocate only, no ChannelBind and no echo")
     p.add_argument("--timeout", type=float, default=2.0)
     a = p.parse_args()
     a.transport, a.peer, a.proto = "udp", "127.0.0.1", "udp"
