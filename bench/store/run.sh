@@ -48,7 +48,7 @@ BIG_ASKED=$BIG
 [ "$FDS" != unlimited ] && [ "$BIG" -gt $((FDS - 2000)) ] && BIG=$((FDS - 2000))
 
 RP=$(free_port)
-"${PIN_LOAD[@]}" redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no \
+"${PIN_LOAD[@]}" redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
 	>"$tmp/redis.log" 2>&1 &
 REDIS=$!
 PIDS+=($REDIS)

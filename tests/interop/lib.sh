@@ -388,10 +388,12 @@ redis_pick() {
 	RP=$(port_pick 1) || bail "no free ports"
 	REDIS_PID=
 }
-# redis_start ARGS...: an empty, diskless redis-server on 127.0.0.1:RP.
+# redis_start ARGS...: an empty, diskless redis-server on 127.0.0.1:RP. Its
+# directory is the test's own: turnadmin makes Redis SAVE, and a redis-server
+# loads any dump.rdb it finds there at start.
 redis_start() {
 	local i
-	redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no "$@" \
+	redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" "$@" \
 		>"$T/redis.log" 2>&1 &
 	REDIS_PID=$!
 	_bg_pids+=("$REDIS_PID")
