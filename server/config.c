@@ -176,6 +176,8 @@ const struct config_opt config_options[] = {
 	SECS("traffic-interval", traffic_interval, 1, 3600, "30",
 	     "With redis-url: seconds between the traffic events each allocation "
 	     "that relayed anything gets on tern:events."),
+	NUM("drain-min-allocations", T_INT, drain_min_allocations, 0, 100000000, "0", "N",
+	    "After SIGUSR1 (draining: no new allocations), stop once at most N remain."),
 	FLAG("redis-required", redis_required,
 	     "Refuse new allocations (508) while Redis is unreachable, instead of "
 	     "taking them on local state."),

@@ -97,6 +97,7 @@ struct config {
 	bool redis_required; /* no new allocations while Redis is away */
 	int traffic_interval; /* s between traffic events on tern:events: 30 */
 	int redis_userdb_interval; /* s between reads of users and secrets: 30 */
+	int drain_min_allocations; /* SIGUSR1: stop once at most this many remain */
 	/* bookkeeping */
 	char *path; /* config file read, or NULL */
 	bool quiet; /* print no warnings on stderr (the fuzzer sets it) */

@@ -53,7 +53,7 @@ static const struct config_coturn_opt coturn_only[] = {
 	F("respond-http-unsupported"),
 	F("unauthorized-ratelimit"), F("drop-invalid-packets"),
 	F("udp-recvmmsg"), F("multiplex-peer"), F("udp-gso"),
-	V("drain-min-allocations"), V("sock-buf-size"),
+	V("sock-buf-size"),
 	NOTE("prometheus", "ternd always serves /metrics on stats-listen"),
 	F("prometheus-username-labels"), V("prometheus-path"),
 	F("prometheus-tls"),

@@ -423,6 +423,15 @@ void fleet_free(struct fleet *f)
 	free(f);
 }
 
+void fleet_announce(struct fleet *f)
+{
+	redisAsyncContext *ac = rconn_ctx(f->conn);
+
+	if (ac)
+		redisAsyncCommandArgv(ac, on_reply, NULL, 3,
+				      (const char *[]){ "PUBLISH", QUOTA_CHANNEL, f->node_id }, NULL);
+}
+
 void fleet_beat(struct fleet *f)
 {
 	if (f->srv->quota)

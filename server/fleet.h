@@ -60,6 +60,8 @@ void fleet_on_auth(struct fleet *f, void (*fn)(void *ctx), void *ctx);
 void fleet_free(struct fleet *f);
 /* At each heartbeat: rewrite this node's counts, read the fleet again. */
 void fleet_beat(struct fleet *f);
+/* Tell the other nodes to read the registry now (this node's entry changed). */
+void fleet_announce(struct fleet *f);
 const struct fleet_view *fleet_view(const struct fleet *f);
 /*
  * Where to send an Allocate this node cannot take (300 Try Alternate): the

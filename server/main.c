@@ -84,6 +84,35 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* Draining: stop once at most drain-min-allocations remain. */
+static void main_on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	uint64_t left = store_allocations(srv);
+
+	if (left > (uint64_t)srv->cfg->drain_min_allocations)
+		return;
+	log_info("drained: %llu allocations left, stopping", (unsigned long long)left);
+	event_base_loopbreak(srv->base);
+}
+
+/* SIGUSR1 (coturn's drain): no new allocations, then stop. */
+static void main_on_drain(evutil_socket_t sig, short what, void *arg)
+{
+	static const struct timeval second = { 1, 0 };
+	struct server *srv = arg;
+
+	if (atomic_exchange(&srv->draining, true))
+		return;
+	log_info("SIGUSR1: draining: new allocations go to other nodes or get 508; stopping "
+		 "when at most %d of %llu remain", srv->cfg->drain_min_allocations,
+		 (unsigned long long)store_allocations(srv));
+	srv->drain_tick = event_new(srv->base, -1, EV_PERSIST, main_on_drain_tick, srv);
+	if (srv->drain_tick)
+		event_add(srv->drain_tick, &second);
+	main_on_drain_tick(-1, 0, srv);
+}
+
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -214,7 +243,7 @@ int main(int argc, char **argv)
 {
 	static struct server srv; /* big (listener table); lives for the process */
 	char err[CONFIG_ERR_LEN] = "";
-	struct event *sig[3] = { NULL };
+	struct event *sig[4] = { NULL };
 	struct event_base *base = NULL;
 	struct config cfg;
 	bool check = false;
@@ -253,7 +282,9 @@ int main(int argc, char **argv)
 	sig[0] = evsignal_new(base, SIGTERM, main_on_stop, base);
 	sig[1] = evsignal_new(base, SIGINT, main_on_stop, base);
 	sig[2] = evsignal_new(base, SIGHUP, main_on_hup, &srv);
-	for (int i = 0; i < 3; i++)
+	sig[3] = evsignal_new(base, SIGUSR1, main_on_drain, &srv);
+	srv.base = base;
+	for (int i = 0; i < 4; i++)
 		if (sig[i])
 			evsignal_add(sig[i], NULL);
 	if (run(&srv, base, err, sizeof err) == 0)
@@ -262,9 +293,11 @@ out:
 	if (rc)
 		log_err("%s", *err ? err : "start-up failed");
 	release(&srv);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (sig[i])
 			event_free(sig[i]);
+	if (srv.drain_tick)
+		event_free(srv.drain_tick);
 	if (base)
 		event_base_free(base);
 	log_info("ternd stopped");

@@ -113,6 +113,8 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 				    (unsigned long long)store_reconnects(s->srv->store));
 		fleet_metrics(b, store_fleet(s->srv->store));
 	}
+	help(b, "tern_draining", "gauge", "1 after SIGUSR1: no new allocations, stopping soon.");
+	evbuffer_add_printf(b, "tern_draining %d\n", atomic_load(&s->srv->draining) ? 1 : 0);
 	help(b, "tern_build_info", "gauge", "Build information.");
 	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 }
@@ -336,6 +338,10 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 	if (strcmp(path, "/healthz") == 0) {
 		evbuffer_add_printf(b, "ok\n");
 		reply(req, 200, "OK", "text/plain", b);
+	} else if (strcmp(path, "/readyz") == 0 && atomic_load(&s->srv->draining)) {
+		/* out of rotation: a load balancer sends new clients elsewhere */
+		evbuffer_add_printf(b, "draining\n");
+		reply(req, 503, "Service Unavailable", "text/plain", b);
 	} else if (strcmp(path, "/readyz") == 0) {
 		/* still serving on its own state: ready, but say what is missing */
 		evbuffer_add_printf(b, store_state(s->srv->store) == STORE_DOWN

@@ -35,6 +35,8 @@ struct store {
 	struct authsync *authsync; /* users and secrets; NULL without TURN */
 	_Atomic enum store_state state; /* read by the workers too */
 	struct event *beat;
+	struct event *full_check; /* rewrite the entry when "full" flips */
+	bool full_written;
 	time_t started;
 };
 
@@ -64,7 +66,7 @@ static void on_down(void *ctx)
 
 /* ---- the node registry --------------------------------------------------- */
 
-static uint64_t allocations(const struct server *srv)
+uint64_t store_allocations(const struct server *srv)
 {
 	uint64_t n = 0;
 
@@ -108,15 +110,15 @@ static void beat(struct store *s)
 	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024];
 	const char *full = store_full(s->srv) ? "1" : "0";
 	const struct server *srv = s->srv;
-
 	redisAsyncContext *ac = rconn_ctx(s->conn);
 
 	if (!ac)
 		return;
+	s->full_written = full[0] == '1';
 	snprintf(started, sizeof started, "%lld", (long long)s->started);
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
 	snprintf(workers, sizeof workers, "%d", srv->n_workers);
-	snprintf(allocs, sizeof allocs, "%llu", (unsigned long long)allocations(srv));
+	snprintf(allocs, sizeof allocs, "%llu", (unsigned long long)store_allocations(srv));
 	snprintf(ttl, sizeof ttl, "%d", STORE_NODE_TTL_S);
 	listeners(srv, listen, sizeof listen);
 	{
@@ -138,6 +140,18 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
 	beat(arg);
 }
 
+/* Full (or draining) now, or no longer: the fleet should know before the
+ * next beat, or it keeps sending Allocates here. */
+static void on_full_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+
+	if (store_full(s->srv) != s->full_written) {
+		beat(s);
+		fleet_announce(s->fleet);
+	}
+}
+
 /* ---- the API ----------------------------------------------------------- */
 
 static void on_auth_changed(void *ctx)
@@ -151,6 +165,7 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	const struct config *c = srv->cfg;
 	struct store *s = calloc(1, sizeof *s);
 	static const struct timeval beat_every = { STORE_BEAT_MS / 1000, 0 };
+	static const struct timeval full_every = { 0, 200 * 1000 };
 	char who[STORE_NODE_ID_MAX + 8];
 
 	if (!s) {
@@ -187,6 +202,7 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	}
 	s->state = STORE_DOWN;
 	s->beat = event_new(base, -1, EV_PERSIST, on_beat, s);
+	s->full_check = event_new(base, -1, EV_PERSIST, on_full_check, s);
 	snprintf(who, sizeof who, "node %s", s->node_id);
 	s->conn = rconn_new(base, &s->url, who, true,
 			    &(struct rconn_cb){ .ctx = s, .up = on_up, .down = on_down });
@@ -196,8 +212,8 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 		if (s->authsync)
 			fleet_on_auth(s->fleet, on_auth_changed, s->authsync);
 	}
-	if (!s->beat || !s->fleet || (srv->turn && !s->authsync) ||
-	    event_add(s->beat, &beat_every) < 0) {
+	if (!s->beat || !s->full_check || !s->fleet || (srv->turn && !s->authsync) ||
+	    event_add(s->beat, &beat_every) < 0 || event_add(s->full_check, &full_every) < 0) {
 		snprintf(err, errlen, "out of memory");
 		store_close(s);
 		return NULL;
@@ -216,6 +232,8 @@ void store_close(struct store *s)
 	authsync_free(s->authsync);
 	if (s->beat)
 		event_free(s->beat);
+	if (s->full_check)
+		event_free(s->full_check);
 	explicit_bzero(&s->url, sizeof s->url);
 	free(s);
 }
@@ -240,7 +258,8 @@ bool store_full(const struct server *srv)
 {
 	const struct config *c = srv->cfg;
 
-	return srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota;
+	return atomic_load(&srv->draining) ||
+	       (srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota);
 }
 
 void store_reload(struct store *s)

@@ -59,7 +59,9 @@ const char *store_node_id(const struct store *s);
 /* Another node for an Allocate this one cannot take (server/fleet.h). */
 bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out);
-/* This node takes no more allocations: total-quota is reached. */
+/* This node's allocations now, all workers. */
+uint64_t store_allocations(const struct server *srv);
+/* This node takes no more allocations: draining, or total-quota reached. */
 bool store_full(const struct server *srv);
 /* SIGHUP: read the credentials again (the userdb file, and Redis's). */
 void store_reload(struct store *s);

@@ -88,8 +88,9 @@ static void ops_quota_give(void *ctx, const uint8_t *user, size_t len)
 }
 
 /*
- * With redis-url: refuse new Allocates while a required Redis is away, and
- * send them to the least loaded other node when this one is full.
+ * Refuse new Allocates while a required Redis is away; when this node is
+ * full or draining, send them to the least loaded other node of the fleet,
+ * if there is one.
  */
 static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
 		     struct stun_addr *alt)
@@ -97,12 +98,17 @@ static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
 	const struct worker *w = ctx;
 	const struct server *srv = w->srv;
 
+	bool alternate;
+
 	if (srv->cfg->redis_required && store_state(srv->store) != STORE_UP)
 		return STUN_ERR_INSUFFICIENT_CAPACITY;
 	if (!table_full && !store_full(srv))
 		return 0;
-	return store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt)
-		       ? STUN_ERR_TRY_ALTERNATE : 0;
+	alternate = store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt);
+	if (alternate)
+		return STUN_ERR_TRY_ALTERNATE;
+	/* draining takes nothing new; merely full, the engine answers 486/508 */
+	return atomic_load(&srv->draining) ? STUN_ERR_INSUFFICIENT_CAPACITY : 0;
 }
 
 static void ops_random(void *ctx, void *buf, size_t len)
@@ -145,8 +151,7 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	};
 	if (!w->srv->cfg->no_tcp_relay)
 		tcprelay_ops(&w->ops);
-	if (w->srv->relay.persist) /* with redis-url: a fleet */
-		w->ops.admit = ops_admit;
+	w->ops.admit = ops_admit;
 	w->relay = w->srv->relay;
 	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */

@@ -7,6 +7,7 @@
 #define TERN_SERVER_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -44,6 +45,9 @@ struct server {
 	struct policy *policy;
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
 	struct store *store;     /* on the main loop; NULL until run() opens it */
+	_Atomic bool draining;   /* SIGUSR1: no new allocations here */
+	struct event_base *base; /* the main loop's */
+	struct event *drain_tick;
 	struct worker *workers[WORKERS_MAX];
 	int n_workers;
 };

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli
 
-plan 22
+plan 24
 
 redis_pick
 check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
@@ -39,7 +39,7 @@ stats() { stuntool http "http://$1/stats" --body "$T/stats.json" >/dev/null && c
 check "node a starts" node a "$PA" || exit 0
 A_STATS=$STATS A_LOG=$TERN_LOG
 check "node b starts" node b "$PB" || exit 0
-B_STATS=$STATS
+B_STATS=$STATS B_PID=$TERN_PID
 
 # both nodes have taken the fleet's nonce secret once their workers connected
 is "the fleet's nonce secret is in Redis" "$(wait_for 3 1 rcli EXISTS tern:nonce-secret)" "1"
@@ -86,3 +86,11 @@ is "then, full, answers 300 with node b's address in ALTERNATE-SERVER" \
 	"$(kv allocate "$out") $(kv alternate "$out")" "300 127.0.0.1:$PB"
 is "tern_allocations_redirected_total 1" "$(tern_metric tern_allocations_redirected_total)" "1"
 is "node b takes it there" "$(kv allocate "$(alloc "$PB")")" "ok"
+
+# a draining node (SIGUSR1) sends new Allocates elsewhere too: b to a (c is full)
+kill -USR1 "$B_PID"
+sleep 1.5 # b reads the registry again at its next beat or message; a's entry says not full
+out=$(alloc "$PB")
+is "node b, draining, answers 300 naming node a" "$(kv allocate "$out") $(kv alternate "$out")" \
+	"300 127.0.0.1:$PA"
+is "node b's registry entry says full" "$(wait_for 6 1 rcli HGET 'tern:node:{b}' full)" "1"
