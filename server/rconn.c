@@ -26,6 +26,8 @@ struct rconn {
 	bool up;
 	bool closing;
 	bool quiet;      /* this outage has been reported */
+	void (*done)(void *arg); /* rconn_close(): closed */
+	void *done_arg;
 	char why[256];   /* why the server refused us, for the next down() */
 	uint64_t reconnects;
 	int backoff_ms;
@@ -80,8 +82,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	struct rconn *c = ac->data;
 
 	c->ac = NULL;
-	if (c->closing)
+	if (c->closing) {
+		if (c->done)
+			c->done(c->done_arg);
+		c->done = NULL;
 		return;
+	}
 	down(c, status == REDIS_OK ? "disconnected" : ac->errstr[0] ? ac->errstr : "connection lost");
 }
 
@@ -217,9 +223,22 @@ void rconn_free(struct rconn *c)
 	free(c);
 }
 
+void rconn_close(struct rconn *c, void (*done)(void *arg), void *arg)
+{
+	c->closing = true;
+	evtimer_del(c->retry);
+	if (!c->ac || !c->up) {
+		done(arg);
+		return;
+	}
+	c->done = done;
+	c->done_arg = arg;
+	redisAsyncDisconnect(c->ac); /* flushes, waits for the replies, then on_disconnect */
+}
+
 redisAsyncContext *rconn_ctx(const struct rconn *c)
 {
-	return c && c->up ? c->ac : NULL;
+	return c && c->up && !c->closing ? c->ac : NULL;
 }
 
 uint64_t rconn_reconnects(const struct rconn *c)

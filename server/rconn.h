@@ -40,6 +40,9 @@ struct rconn_cb {
 struct rconn *rconn_new(struct event_base *base, const struct redis_url *u, const char *who,
 			bool loud, const struct rconn_cb *cb);
 void rconn_free(struct rconn *c);
+/* Stop: send what is queued, wait for its replies, close, then done(arg)
+ * (at once if not connected). No reconnect after. */
+void rconn_close(struct rconn *c, void (*done)(void *arg), void *arg);
 /* The context while up, else NULL: commands go out with argv only. */
 redisAsyncContext *rconn_ctx(const struct rconn *c);
 uint64_t rconn_reconnects(const struct rconn *c);

@@ -313,6 +313,28 @@ int records_start(struct worker *w, const struct redis_url *u, const char *node_
 	return 0;
 }
 
+static void on_closed(void *arg)
+{
+	struct records *rs = arg;
+
+	event_base_loopbreak(rs->w->base);
+}
+
+static void on_finish(evutil_socket_t fd, short what, void *arg)
+{
+	struct records *rs = arg;
+
+	flush(rs);
+	rconn_close(rs->conn, on_closed, rs);
+}
+
+int records_finish(struct worker *w)
+{
+	struct records *rs = w->records;
+
+	return rs ? event_base_once(w->base, -1, EV_TIMEOUT, on_finish, rs, NULL) : -1;
+}
+
 void records_stop(struct worker *w)
 {
 	struct records *rs = w->records;

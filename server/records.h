@@ -12,7 +12,8 @@
  * 50 ms timer hands the flags to Redis, so a thousand Refreshes between two
  * flushes are one SET. While Redis is away the flags wait (bounded by the
  * allocation table); when it answers again, everything is written anew,
- * which also refills a Redis that came back empty.
+ * which also refills a Redis that came back empty. A stop writes what
+ * changed last before the worker's loop ends (a second at most).
  */
 #ifndef TERN_SERVER_RECORDS_H
 #define TERN_SERVER_RECORDS_H
@@ -36,5 +37,8 @@ void records_restore(struct server *srv, const struct redis_url *u, const char *
 /* The worker's writer: its own connection and flush timer. 0 or -1. */
 int records_start(struct worker *w, const struct redis_url *u, const char *node_id);
 void records_stop(struct worker *w);
+/* A stop (SIGTERM): on the worker's own loop, hand Redis what changed last,
+ * wait for it to be written, then break the loop. -1 if it cannot be asked. */
+int records_finish(struct worker *w);
 
 #endif

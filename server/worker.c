@@ -209,7 +209,13 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
-	event_base_loopbreak(w->base);
+	static const struct timeval grace = { 1, 0 };
+
+	/* with Redis: the last changes first, a second at most */
+	if (w->records && records_finish(w) == 0)
+		event_base_loopexit(w->base, &grace);
+	else
+		event_base_loopbreak(w->base);
 	pthread_join(w->thread, NULL);
 }
 

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli
 
-plan 26
+plan 30
 
 N=8
 redis_pick
@@ -103,3 +103,13 @@ is "the expired record is not restored, and is removed" \
 	"$(restored) $(expired) $(rcli EXISTS "$k")" "$((N - 2)) 1 0"
 out=$(restore resume)
 is "the others relay on" "$(kv echoed "$out")" "$((N - 2))"
+
+# what changed last before a stop is written before ternd exits: client 7
+# deletes its allocation and SIGTERM follows at once (within the 50 ms the
+# workers otherwise wait before writing)
+out=$(restore release --index 7)
+check "ternd stops on SIGTERM right after a deletion" tern_stop
+is "client 7's deletion reached Redis before the exit" \
+	"$(kv release "$out") $(records)" "ok $((N - 3))"
+check "ternd starts again" tern_start "${ARGS[@]}" || exit 0
+is "it restored the other $((N - 3))" "$(restored)" "$((N - 3))"
