@@ -16,7 +16,7 @@ check "ternd starts, drain-min-allocations=0" \
 r() { "$PYTHON" "$INTEROP_DIR/restore.py" "$@" --port "$P" --state "$T/alloc.json"; }
 is "an allocation is made" "$(r setup --no-channel --clients 1 | sed -n 's/^setup=//p')" "ok"
 kill -USR1 "$TERN_PID"
-sleep 0.3
+sleep 0.5
 out=$(stuntool http "http://$STATS/readyz")
 is "after SIGUSR1, /readyz: 503 draining" "$(kv status "$out") $(sed -n 's/^body=//p' <<<"$out")" \
 	"503 draining"

@@ -51,7 +51,7 @@ is "alice's first allocation, on node a" "$(client a1 "$PA")" "ok"
 is "alice's second, on node b" "$(client b1 "$PB")" "ok"
 is "each node reports alice's count: tern:users:{a}, tern:users:{b}" \
 	"$(wait_for 3 1 rcli HGET 'tern:users:{a}' alice) $(wait_for 3 1 rcli HGET 'tern:users:{b}' alice)" "1 1"
-sleep 0.3 # node a reads node b's count when b announces it
+sleep 1 # node a reads node b's count when b announces it
 is "a third on node a: 486, the quota counts node b's" "$(client a2 "$PA")" "allocate 0: 486"
 is "bob is not limited by alice's quota" "$(client bob "$PA" --user bob --password hunter2)" "ok"
 is "alice releases on node b" "$(release b1 "$PB")" "ok"
@@ -80,7 +80,7 @@ PC=$(port_pick 1) || bail "no free ports"
 check "node c starts, total-quota=1" node c "$PC" --total-quota=1 || exit 0
 alloc() { "$PYTHON" "$INTEROP_DIR/restore.py" alloc --port "$1" --user dave --password pw; }
 is "node c takes dave's Allocate" "$(kv allocate "$(alloc "$PC")")" "ok"
-sleep 1 # node c reads the registry when its subscription comes up
+sleep 2 # node c reads the registry when its subscription comes up
 out=$(alloc "$PC")
 is "then, full, answers 300 with node b's address in ALTERNATE-SERVER" \
 	"$(kv allocate "$out") $(kv alternate "$out")" "300 127.0.0.1:$PB"

@@ -62,7 +62,7 @@ check "node c starts, reading Redis every 30 s" \
 	tern_start --listening-ip=127.0.0.1 --listening-port="$PC" --relay-ip=127.0.0.1 --no-tcp \
 	--no-tls --no-dtls --realm=tern.test --use-auth-secret --allow-loopback-peers \
 	--redis-url="redis://127.0.0.1:$RP/3" --node-id=c || exit 0
-sleep 1 # its first read, when it connects
+sleep 2 # its first read, when it connects
 tc() { "$TERNCTL" --redis-url="redis://127.0.0.1:$RP/3" --realm=tern.test "$@" 2>&1; }
 check "ternctl user add dave" tc user add dave pw4
 is "node c accepts dave within 2 s" "$(until_is 2 ok "$PC" dave pw4)" "ok"
