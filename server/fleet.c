@@ -174,7 +174,8 @@ static void pick_alternate(struct fleet *f)
 			best = n;
 	}
 	pthread_mutex_lock(&f->alt_lock);
-	snprintf(f->alt_listening, sizeof f->alt_listening, "%s", best ? best->listening : "");
+	snprintf(f->alt_listening, sizeof f->alt_listening, "%s",
+		 !best ? "" : best->public[0] ? best->public : best->listening);
 	pthread_mutex_unlock(&f->alt_lock);
 }
 
@@ -259,6 +260,7 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 		n->full = (v = field(r, "full")) && strcmp(v, "1") == 0;
 		snprintf(n->listening, sizeof n->listening, "%s",
 			 (v = field(r, "listening")) ? v : "");
+		snprintf(n->public, sizeof n->public, "%s", (v = field(r, "public")) ? v : "");
 	}
 	free(q);
 	refresh_done(rf);

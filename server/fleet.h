@@ -38,6 +38,7 @@ struct fleet_node {
 	bool full;         /* it said it takes no more Allocates */
 	int64_t heartbeat; /* Unix seconds */
 	char listening[256];
+	char public[256];  /* the listeners as clients reach them (external-ip) */
 };
 
 /* The last complete read of the registry. */
@@ -67,7 +68,8 @@ const struct fleet_view *fleet_view(const struct fleet *f);
  * Where to send an Allocate this node cannot take (300 Try Alternate): the
  * live node, other than this one and not full, with the fewest
  * allocations, at its listener for transport ("udp", "tcp", "tls",
- * "dtls") in family. Any thread; false if there is none.
+ * "dtls") in family, at the address clients reach it at (its external-ip,
+ * if it has one). Any thread; false if there is none.
  */
 bool fleet_alternate(struct fleet *f, const char *transport, uint8_t family,
 		     struct stun_addr *out);

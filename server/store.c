@@ -19,6 +19,7 @@
 #include "server/fleet.h"
 #include "server/log.h"
 #include "server/quota.h"
+#include "relay/record.h"
 #include "server/netaddr.h"
 #include "server/rconn.h"
 #include "server/redis_url.h"
@@ -82,18 +83,34 @@ uint64_t store_allocations(const struct server *srv)
 	return n;
 }
 
-/* "udp 127.0.0.1:3478 tcp ..." for every listener, bounded by cap. */
-static void listeners(const struct server *srv, char *out, size_t cap)
+/*
+ * "udp 127.0.0.1:3478 tcp ..." for every listener, bounded by cap. With
+ * public, the address clients reach it at: external-ip's public address in
+ * place of the listener's own, for the family it is set for (a node behind
+ * 1:1 NAT, or listening on a wildcard address).
+ */
+static void listeners(const struct server *srv, bool public, char *out, size_t cap)
 {
+	const struct relay_config *rc = &srv->relay;
 	size_t o = 0;
 
 	out[0] = '\0';
 	for (int i = 0; i < srv->n_spec && o + 80 < cap; i++) {
-		char a[INET6_ADDRSTRLEN + 8];
+		struct stun_addr a = srv->spec[i].local;
+		const struct stun_addr *pub = a.family == STUN_FAMILY_IPV6 ? &rc->public_v6
+									: &rc->public_v4;
+		char s[INET6_ADDRSTRLEN + 8];
 
-		netaddr_str((const struct sockaddr *)&srv->spec[i].addr, a, sizeof a);
+		if (public && srv->cfg->external_ip && pub->family == a.family) {
+			uint16_t port = a.port;
+
+			a = *pub;
+			a.port = port;
+		}
+		if (!record_addr_str(&a, true, s, sizeof s))
+			continue;
 		o += (size_t)snprintf(out + o, cap - o, "%s%s %s", o ? " " : "",
-				      counters_transport_name(srv->spec[i].tp), a);
+				      counters_transport_name(srv->spec[i].tp), s);
 	}
 }
 
@@ -107,7 +124,7 @@ static void on_beat_reply(redisAsyncContext *ac, void *reply, void *arg)
 
 static void beat(struct store *s)
 {
-	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024];
+	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024], public[1024];
 	const char *full = store_full(s->srv) ? "1" : "0";
 	const struct server *srv = s->srv;
 	redisAsyncContext *ac = rconn_ctx(s->conn);
@@ -120,11 +137,13 @@ static void beat(struct store *s)
 	snprintf(workers, sizeof workers, "%d", srv->n_workers);
 	snprintf(allocs, sizeof allocs, "%llu", (unsigned long long)store_allocations(srv));
 	snprintf(ttl, sizeof ttl, "%d", STORE_NODE_TTL_S);
-	listeners(srv, listen, sizeof listen);
+	listeners(srv, false, listen, sizeof listen);
+	listeners(srv, true, public, sizeof public);
 	{
 		const char *hset[] = { "HSET", s->key, "id", s->node_id, "version", PACKAGE_VERSION,
 				       "started", started, "heartbeat", now, "workers", workers,
-				       "allocations", allocs, "listening", listen, "full", full };
+				       "allocations", allocs, "listening", listen, "public", public,
+				       "full", full };
 		const char *expire[] = { "EXPIRE", s->key, ttl };
 		const char *sadd[] = { "SADD", "tern:nodes", s->node_id };
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 ss redis-server redis-cli
 
-plan 24
+plan 27
 
 redis_pick
 check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
@@ -94,3 +94,15 @@ out=$(alloc "$PB")
 is "node b, draining, answers 300 naming node a" "$(kv allocate "$out") $(kv alternate "$out")" \
 	"300 127.0.0.1:$PA"
 is "node b's registry entry says full" "$(wait_for 6 1 rcli HGET 'tern:node:{b}' full)" "1"
+
+# a node behind 1:1 NAT (external-ip=public/private) is named by its public
+# address: the registry says where clients reach it, and so does a 300
+PD=$(port_pick 1) || bail "no free ports"
+check "node d starts with external-ip=203.0.113.9/127.0.0.1" \
+	node d "$PD" --external-ip=203.0.113.9/127.0.0.1
+is "its registry entry gives its public address" \
+	"$(wait_for 3 "udp 203.0.113.9:$PD" rcli HGET 'tern:node:{d}' public)" "udp 203.0.113.9:$PD"
+sleep 2 # node c reads the registry again (node d announced itself)
+out=$(alloc "$PC")
+is "node c, full, now names node d (no allocations) at its public address" \
+	"$(kv allocate "$out") $(kv alternate "$out")" "300 203.0.113.9:$PD"
