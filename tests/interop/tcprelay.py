@@ -194,9 +194,13 @@ class Peer:
 
 
 def echo_through(s, n, facts):
-    """Send n random bytes on s; the echo must come back byte for byte."""
+    """Send n random bytes on s; the echo must come back byte for byte.
+
+    The reader waits up to 20 s for each chunk: a sanitizer build on a busy
+    machine can be slow, and a stall that long is a failure anyway."""
     payload = os.urandom(n)
     got = bytearray()
+    s.settimeout(max(s.gettimeout() or 0, 20.0))
 
     def reader():
         while len(got) < n:
@@ -212,7 +216,7 @@ def echo_through(s, n, facts):
     th.start()
     s.sendall(payload)
     th.join(timeout=30)
-    facts["echoed"] = "same" if bytes(got) == payload else "differ (%d of %d)" % (len(got), n)
+    facts["echoed"] = "same" if bytes(got) == payload else "differ:%d/%d" % (len(got), n)
 
 
 def closed_within(s, seconds):
