@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import hmac
 import os
+import select
 import socket
 import struct
 import sys
@@ -196,27 +197,46 @@ class Peer:
 def echo_through(s, n, facts):
     """Send n random bytes on s; the echo must come back byte for byte.
 
-    The reader waits up to 20 s for each chunk: a sanitizer build on a busy
-    machine can be slow, and a stall that long is a failure anyway."""
+    One thread does both directions with select(): an ssl.SSLSocket must
+    not be read and written from two threads at once (one OpenSSL SSL
+    object, no lock), and a test client that did so failed now and then.
+    A stall of 20 s (no byte either way) ends it."""
     payload = os.urandom(n)
     got = bytearray()
-    s.settimeout(max(s.gettimeout() or 0, 20.0))
-
-    def reader():
-        while len(got) < n:
-            try:
-                b = s.recv(65536)
-            except OSError:
-                return
-            if not b:
-                return
-            got.extend(b)
-
-    th = threading.Thread(target=reader, daemon=True)
-    th.start()
-    s.sendall(payload)
-    th.join(timeout=30)
-    facts["echoed"] = "same" if bytes(got) == payload else "differ:%d/%d" % (len(got), n)
+    sent = 0
+    tls = isinstance(s, ssl.SSLSocket)
+    timeout = s.gettimeout()
+    s.setblocking(False)
+    last = time.monotonic()
+    try:
+        while len(got) < n and time.monotonic() - last < 20:
+            r, w, _ = select.select([s], [s] if sent < n else [], [], 0.5)
+            moved = False
+            if r or (tls and s.pending()):
+                try:
+                    while True:
+                        b = s.recv(65536)
+                        if not b:
+                            raise EOFError
+                        got.extend(b)
+                        moved = True
+                        if not (tls and s.pending()):
+                            break
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+            if w and sent < n:
+                try:
+                    sent += s.send(payload[sent:sent + 16384])
+                    moved = True
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+            if moved:
+                last = time.monotonic()
+    except (EOFError, OSError):
+        pass
+    finally:
+        s.settimeout(timeout)
+    facts["echoed"] = "same" if bytes(got) == payload else "differ:%d/%d/%d" % (sent, len(got), n)
 
 
 def closed_within(s, seconds):
