@@ -36,3 +36,21 @@ free_port() {
 
 # cpu_ticks PID: utime + stime of all the process's threads, in clock ticks.
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+# results_write NAME SECTION: put SECTION (which starts with "<!-- NAME:begin"
+# and ends with "<!-- NAME:end -->") in place of NAME's section of $RESULTS,
+# or append it; under a lock, since bench scripts may run side by side.
+results_write() {
+	touch "$RESULTS"
+	(
+		flock 9
+		[ -s "$RESULTS" ] || printf '# Benchmark results\n\nLatest figures; each section is rewritten by its bench script.\n' >"$RESULTS"
+		SECTION=$2 awk -v name="$1" '
+			index($0, "<!-- " name ":begin") == 1 { print ENVIRON["SECTION"]; skip = 1; done = 1; next }
+			index($0, "<!-- " name ":end") == 1 { skip = 0; next }
+			!skip { print }
+			END { if (!done) print "\n" ENVIRON["SECTION"] }
+		' "$RESULTS" >"$tmp/results" && cat "$tmp/results" >"$RESULTS"
+	) 9>>"$RESULTS"
+	echo "$1: wrote $RESULTS" >&2
+}

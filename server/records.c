@@ -41,7 +41,7 @@ struct records {
 	char node_id[STORE_NODE_ID_MAX + 1];
 	char prefix[STORE_NODE_ID_MAX + 16]; /* tern:alloc:{ID}: */
 	char line[RECORD_MAX];
-	char event[4096];
+	char event[6 * RECORD_USER_MAX + 1024]; /* room for the longest user name */
 };
 
 static void key_of(const char *prefix, const struct stun_addr *a, char *out, size_t cap)
@@ -104,7 +104,7 @@ static void ev_addr(struct ev *e, const char *name, const struct stun_addr *a)
 static void ev_start(struct records *rs, struct ev *e, const char *name,
 		     const struct stun_addr *client, const uint8_t *user, size_t user_len)
 {
-	char q[6 * 256 + 3];
+	char q[6 * RECORD_USER_MAX + 3]; /* every byte escaped at worst */
 
 	e->p = rs->event;
 	e->n = 0;
@@ -112,7 +112,7 @@ static void ev_start(struct records *rs, struct ev *e, const char *name,
 	ev_add(e, "{\"event\":\"%s\",\"node\":\"%s\",\"time_ms\":%llu", name, rs->node_id,
 	       (unsigned long long)worker_now_ms(rs->w));
 	ev_addr(e, "client", client);
-	if (json_quote(q, sizeof q, user, user_len < 256 ? user_len : 256))
+	if (json_quote(q, sizeof q, user, user_len))
 		ev_add(e, ",\"user\":%s", q);
 }
 

@@ -146,15 +146,5 @@ section=$(
 echo "$section"
 
 if [ "$WRITE" = 1 ]; then
-	touch "$RESULTS"
-	(
-		flock 9
-		SECTION=$section awk '
-			/<!-- relay-sameload:begin/ { print ENVIRON["SECTION"]; skip = 1; done = 1; next }
-			/<!-- relay-sameload:end/ { skip = 0; next }
-			!skip { print }
-			END { if (!done) print "\n" ENVIRON["SECTION"] }
-		' "$RESULTS" >"$tmp/results" && cat "$tmp/results" >"$RESULTS"
-	) 9>>"$RESULTS"
-	echo "sameload: wrote $RESULTS" >&2
+	results_write relay-sameload "$section"
 fi

@@ -258,12 +258,5 @@ report() {
 report >"$tmp/report"
 cat "$tmp/report"
 if [ "$WRITE" = 1 ]; then
-	if grep -q '<!-- store:begin' "$RESULTS"; then
-		awk -v f="$tmp/report" '/<!-- store:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-			/<!-- store:end -->/ { skip = 0; next } !skip' "$RESULTS" >"$tmp/results"
-		cp "$tmp/results" "$RESULTS"
-	else
-		{ echo; cat "$tmp/report"; } >>"$RESULTS"
-	fi
-	echo "store: wrote $RESULTS"
+	results_write store "$(cat "$tmp/report")"
 fi

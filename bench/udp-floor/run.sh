@@ -169,16 +169,5 @@ section=$(
 echo "$section"
 
 if [ "$WRITE" = 1 ]; then
-	touch "$RESULTS"
-	(
-		flock 9
-		[ -s "$RESULTS" ] || printf '# Benchmark results\n\nLatest figures; each section is rewritten by its bench script.\n' >"$RESULTS"
-		SECTION=$section awk '
-			/<!-- udp-floor:begin/ { print ENVIRON["SECTION"]; skip = 1; done = 1; next }
-			/<!-- udp-floor:end/ { skip = 0; next }
-			!skip { print }
-			END { if (!done) print "\n" ENVIRON["SECTION"] }
-		' "$RESULTS" >"$tmp/results" && cat "$tmp/results" >"$RESULTS"
-	) 9>>"$RESULTS"
-	echo "udp-floor: wrote $RESULTS" >&2
+	results_write udp-floor "$section"
 fi
