@@ -21,8 +21,11 @@ struct relay *relay_new(const struct relay_config *cfg, const struct relay_ops *
 	ops->random(ops->ctx, &seed, sizeof seed);
 	ops->random(ops->ctx, key, sizeof key);
 	r->allocs = alloc_table_new(cfg->max_allocations, seed);
-	r->unauth = ratelimit_new(UNAUTH_RATE, UNAUTH_BURST, UNAUTH_TABLE, key);
-	if (!r->allocs || !r->unauth || persist_init(r) < 0) {
+	if (cfg->unauth_rate)
+		r->unauth = ratelimit_new(cfg->unauth_rate, cfg->unauth_burst ? cfg->unauth_burst
+									: cfg->unauth_rate,
+					  UNAUTH_TABLE, key);
+	if (!r->allocs || (cfg->unauth_rate && !r->unauth) || persist_init(r) < 0) {
 		relay_free(r);
 		return NULL;
 	}
@@ -176,6 +179,27 @@ static int check(struct relay *r, const struct relay_key *k, const struct stun_m
 			  (size_t)c->n_nonce_secrets, auth);
 }
 
+/*
+ * Whether to answer a request that failed authentication, or drop it: a
+ * source's budget of unauthenticated answers (unauthorized-ratelimit-rps).
+ * Over UDP every such answer costs a token: the source may be forged, and a
+ * challenge is bigger than the request it answers. Over TCP and TLS the
+ * handshake proved the address, so only wrong credentials cost one (a
+ * guesser's budget). A request that then authenticates gives the token
+ * back, so clients that complete the handshake, however many share one
+ * address, are never throttled; user-quota and total-quota bound them.
+ */
+static bool unauth_allow(struct relay *r, const struct relay_key *k, enum auth_fail why,
+			 uint64_t now_ms)
+{
+	if (!r->unauth)
+		return true;
+	if (k->transport != TURN_TRANSPORT_UDP &&
+	    (why == AUTH_NO_INTEGRITY || why == AUTH_STALE_NONCE || why == AUTH_BAD_NONCE))
+		return true;
+	return ratelimit_allow(r->unauth, &k->client, now_ms);
+}
+
 struct relay_action relay_from_client(struct relay *r, const struct relay_key *k,
 				      const struct stun_msg *m, uint64_t now_ms,
 				      uint8_t *out, size_t cap)
@@ -189,28 +213,21 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 		return none;
 	if (m->n_unknown) /* RFC 8489 s6.3.1.1 */
 		return reply_error(r, k, m, NULL, STUN_ERR_UNKNOWN_ATTRIBUTE, now_ms, out, cap);
-	/* strangers get a budget of unauthenticated work (HMACs, sockets) */
-	if (m->method == TURN_ALLOCATE && !ratelimit_allow(r->unauth, &k->client, now_ms)) {
-		stat_inc(&r->stats.rate_limited, 1);
-		return none;
-	}
 	if (check(r, k, m, now_ms, &auth) != 0) {
 		/* a first request without credentials is the normal challenge */
 		if (auth.reason == AUTH_NO_INTEGRITY)
 			stat_inc(&r->stats.challenges, 1);
 		else
 			stat_inc(&r->stats.auth_failures[auth.reason], 1);
-		/*
-		 * A challenge is bigger than the request it answers; over UDP,
-		 * where the source may be forged, a source gets only so many.
-		 */
-		if (k->transport == TURN_TRANSPORT_UDP && m->method != TURN_ALLOCATE &&
-		    !ratelimit_allow(r->unauth, &k->client, now_ms)) {
+		if (!unauth_allow(r, k, auth.reason, now_ms)) {
 			stat_inc(&r->stats.rate_limited, 1);
 			return none;
 		}
 		return reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
 	}
+	/* the source's challenge was a client's, not aimed at a victim */
+	if (r->unauth)
+		ratelimit_refund(r->unauth, &k->client, now_ms);
 	act = authenticated(r, k, m, &auth, now_ms, out, cap);
 	auth_result_wipe(&auth);
 	return act;
@@ -364,6 +381,11 @@ void relay_client_gone(struct relay *r, const struct relay_key *k)
 
 	if (a)
 		allocate_release(r, a);
+}
+
+bool relay_has_allocation(const struct relay *r, const struct relay_key *k)
+{
+	return alloc_find(r->allocs, k) != NULL;
 }
 
 const struct relay_stats *relay_stats(const struct relay *r)

@@ -10,9 +10,7 @@
 #include "relay/relay.h"
 
 enum {
-	UNAUTH_RATE = 100,            /* Allocates/s per source before auth */
-	UNAUTH_BURST = 200,
-	UNAUTH_TABLE = 4096,
+	UNAUTH_TABLE = 4096,          /* sources the unauthenticated budget tracks */
 	GONE_MAX = 64,                /* deletions remembered for retransmits */
 	GONE_MS = 40 * 1000,          /* longer than a client's retransmit span */
 };

@@ -135,8 +135,7 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-/* The source's key: the IPv4 address, or the IPv6 /64. */
-static bool source(const struct stun_addr *a, uint8_t *family, uint64_t *prefix)
+bool ratelimit_source(const struct stun_addr *a, uint8_t *family, uint64_t *prefix)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const uint8_t *p = a->ip;
@@ -183,17 +182,23 @@ static bool spend(struct ratelimit *rl, struct entry *e, uint64_t now)
 	return true;
 }
 
+/* The bucket of RATELIMIT_WAYS entries where src's entry is or would be. */
+static struct entry *bucket(const struct ratelimit *rl, uint8_t family, uint64_t prefix)
+{
+	return &rl->e[(siphash(rl, prefix, family) & rl->mask) * RATELIMIT_WAYS];
+}
+
 bool ratelimit_allow(struct ratelimit *rl, const struct stun_addr *src, uint64_t now_ms)
 {
 	struct entry *b, *slot = NULL;
 	uint64_t prefix;
 	uint8_t family;
 
-	if (!source(src, &family, &prefix)) {
+	if (!ratelimit_source(src, &family, &prefix)) {
 		rl->st.limited++;
 		return false;
 	}
-	b = &rl->e[(siphash(rl, prefix, family) & rl->mask) * RATELIMIT_WAYS];
+	b = bucket(rl, family, prefix);
 	for (int i = 0; i < RATELIMIT_WAYS; i++) {
 		if (b[i].family == family && b[i].prefix == prefix)
 			return spend(rl, &b[i], now_ms);
@@ -207,6 +212,28 @@ bool ratelimit_allow(struct ratelimit *rl, const struct stun_addr *src, uint64_t
 	*slot = (struct entry){ .prefix = prefix, .family = family, .last_ms = now_ms,
 				.credit = rl->max };
 	return spend(rl, slot, now_ms);
+}
+
+void ratelimit_refund(struct ratelimit *rl, const struct stun_addr *src, uint64_t now_ms)
+{
+	struct entry *b;
+	uint64_t prefix;
+	uint8_t family;
+
+	if (!ratelimit_source(src, &family, &prefix))
+		return;
+	b = bucket(rl, family, prefix);
+	for (int i = 0; i < RATELIMIT_WAYS; i++) {
+		if (b[i].family != family || b[i].prefix != prefix)
+			continue;
+		b[i].credit = refill(rl, &b[i], now_ms);
+		b[i].last_ms = now_ms;
+		if (b[i].credit < rl->max) {
+			b[i].credit = rl->max - b[i].credit < MILLI ? rl->max : b[i].credit + MILLI;
+			rl->st.refunded++;
+		}
+		return;
+	}
 }
 
 void ratelimit_stats(const struct ratelimit *rl, struct ratelimit_stats *out)

@@ -31,6 +31,7 @@ struct ratelimit_stats {
 	uint64_t allowed;
 	uint64_t limited; /* the source had used up its tokens */
 	uint64_t full;    /* a new source found no free entry: refused */
+	uint64_t refunded; /* tokens given back (ratelimit_refund) */
 	uint32_t entries; /* the table's size, after rounding */
 };
 
@@ -52,6 +53,21 @@ void ratelimit_free(struct ratelimit *rl);
  */
 bool ratelimit_allow(struct ratelimit *rl, const struct stun_addr *src, uint64_t now_ms);
 
+/*
+ * Give src back one token, up to the burst: the work it was charged for
+ * turned out to be a client's, not a stranger's (a challenge answered with
+ * valid credentials). A source with no entry is left without one.
+ */
+void ratelimit_refund(struct ratelimit *rl, const struct stun_addr *src, uint64_t now_ms);
+
 void ratelimit_stats(const struct ratelimit *rl, struct ratelimit_stats *out);
+
+/*
+ * What counts as one source, here and wherever else a source is limited
+ * (server/srclimit.h): the IPv4 address (an IPv4-mapped IPv6 one counts as
+ * IPv4), or the IPv6 /64, one host's share. Sets *family and *prefix;
+ * false for an address of no known family.
+ */
+bool ratelimit_source(const struct stun_addr *a, uint8_t *family, uint64_t *prefix);
 
 #endif

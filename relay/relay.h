@@ -59,6 +59,9 @@ struct relay_config {
 	uint64_t max_bps;         /* per allocation and direction, bytes/s; 0: none */
 	uint64_t capacity_bps;    /* this engine's share of bps-capacity; 0: none */
 	bool no_udp_relay;        /* REQUESTED-TRANSPORT UDP gets 442 */
+	/* unauthenticated answers per source (IPv4 address, IPv6 /64) a
+	 * second, and the burst; rate 0: no limit (unauthorized-ratelimit-*) */
+	uint32_t unauth_rate, unauth_burst;
 	bool persist;             /* track UDP allocations for the store (relay_sync) */
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	uint8_t shard;            /* this engine's worker: the top byte of its
@@ -163,7 +166,7 @@ struct relay_stats {
 	_Atomic uint64_t auth_failures[AUTH_FAIL_COUNT];
 	_Atomic uint64_t policy_denied[POLICY_VERDICT_COUNT];
 	_Atomic uint64_t challenges;   /* 401s to requests without credentials */
-	_Atomic uint64_t rate_limited; /* requests dropped by the pre-auth limiter */
+	_Atomic uint64_t rate_limited; /* unauthenticated requests dropped unanswered */
 	_Atomic uint64_t quota_rejected;
 	_Atomic uint64_t capacity_rejected;
 	_Atomic uint64_t dropped[RD_COUNT];
@@ -220,6 +223,8 @@ void relay_tick(struct relay *r, uint64_t now_ms);
 
 /* The allocation for k is gone with its transport (TCP/TLS closed). */
 void relay_client_gone(struct relay *r, const struct relay_key *k);
+/* Whether client k has a live allocation (its stream may stay quiet). */
+bool relay_has_allocation(const struct relay *r, const struct relay_key *k);
 
 const struct relay_stats *relay_stats(const struct relay *r);
 

@@ -46,7 +46,7 @@ struct config {
 	uint16_t min_port, max_port; /* 49152..65535, within 1024..65535 */
 	bool no_udp_relay, no_tcp_relay; /* refuse REQUESTED-TRANSPORT UDP, TCP */
 	int max_allocations;             /* allocation table size per worker: 65536 */
-	bool rfc5766_channel_numbers;    /* channels up to 0x7FFF, not 0x4FFF */
+	bool rfc8656_channel_numbers;    /* channels up to 0x4FFF only, not 0x7FFF */
 	/* lifetimes, in seconds */
 	int max_allocate_lifetime; /* 3600: the most an Allocate or Refresh gets */
 	int channel_lifetime;      /* 600 (RFC 8656 s12 fixes it at 10 minutes) */
@@ -56,6 +56,9 @@ struct config {
 	int user_quota;        /* allocations per user name, whole process */
 	int total_quota;       /* allocations, whole process */
 	uint64_t max_bps;      /* bytes/s per allocation, each direction */
+	/* unauthenticated answers per source a second, and their burst */
+	int unauth_ratelimit_rps, unauth_ratelimit_burst;
+	bool no_unauth_ratelimit;
 	uint64_t bps_capacity; /* bytes/s for all allocations together */
 	/* peers: each range is "ip", "ip1-ip2" or "ip/len" (relay/policy.h) */
 	char *allowed_peer_ip[CONFIG_MAX_PEER_RANGES];

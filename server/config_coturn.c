@@ -51,7 +51,7 @@ static const struct config_coturn_opt coturn_only[] = {
 	F("no-stun-backward-compatibility"), F("stun-backward-compatibility"),
 	F("rfc3489-compatibility"), F("response-origin-only-with-rfc5780"),
 	F("respond-http-unsupported"),
-	F("unauthorized-ratelimit"), F("drop-invalid-packets"),
+	F("drop-invalid-packets"),
 	F("udp-recvmmsg"), F("multiplex-peer"), F("udp-gso"),
 	V("sock-buf-size"),
 	NOTE("prometheus", "ternd always serves /metrics on stats-listen"),

@@ -238,7 +238,7 @@ static void write_turn(struct evbuffer *b, const struct server *srv,
 	evbuffer_add_printf(b, "tern_auth_challenges_total %llu\n",
 			    (unsigned long long)t.challenges);
 	help(b, "tern_rate_limited_total", "counter",
-	     "Requests dropped by the per-source limit before authentication.");
+	     "Requests that failed authentication, dropped unanswered (unauthorized-ratelimit-rps).");
 	evbuffer_add_printf(b, "tern_rate_limited_total %llu\n",
 			    (unsigned long long)t.rate_limited);
 	help(b, "tern_auth_failures_total", "counter", "Requests refused by authentication.");

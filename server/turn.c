@@ -236,13 +236,21 @@ static void limits(struct server *srv)
 	rc->min_port = c->min_port;
 	rc->max_port = c->max_port;
 	rc->max_allocations = (uint32_t)c->max_allocations;
-	rc->channel_max = c->rfc5766_channel_numbers ? CHANNEL_MAX_RFC5766 : CHANNEL_MAX;
+	rc->channel_max = c->rfc8656_channel_numbers ? CHANNEL_MAX : CHANNEL_MAX_RFC5766;
 	rc->max_bps = (uint64_t)c->max_bps;
 	rc->no_udp_relay = c->no_udp_relay;
 	rc->persist = c->redis_url && *c->redis_url; /* server/records.c */
 	/* each worker enforces its share: no lock on the packet path */
 	rc->capacity_bps = c->bps_capacity ? (c->bps_capacity + (uint64_t)srv->n_workers - 1) /
 						   (uint64_t)srv->n_workers : 0;
+	/* the same for the unauthenticated budget: a source's datagrams
+	 * spread over the workers by port */
+	if (!c->no_unauth_ratelimit && c->unauth_ratelimit_rps) {
+		uint32_t n = (uint32_t)srv->n_workers;
+
+		rc->unauth_rate = ((uint32_t)c->unauth_ratelimit_rps + n - 1) / n;
+		rc->unauth_burst = ((uint32_t)c->unauth_ratelimit_burst + n - 1) / n;
+	}
 	rc->auth = srv->auth;
 	rc->policy = srv->policy;
 	rc->software = c->no_software_attribute ? NULL : srv->spec[0].binding.software;

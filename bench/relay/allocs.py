@@ -3,10 +3,8 @@
 
 Each allocation has its own client socket, bound to --client-ip (a loopback
 address other than the servers', so the client ports do not compete with the
-relay ports) or, with --spread N, to one of the N addresses that follow it
-(so a per-source rate limit on unauthenticated requests, which one real
-client would never meet, does not throttle the run). Each is made the usual
-way: an Allocate without credentials, the
+relay ports) or, with --spread N, to one of the N addresses that follow it.
+Each is made the usual way: an Allocate without credentials, the
 401 with REALM and NONCE, then an Allocate with TURN REST API credentials
 (user name "<expiry>:<user>", password base64(HMAC-SHA1(secret, user name)))
 and MESSAGE-INTEGRITY. Up to --window allocations are in flight at once, and
@@ -15,13 +13,16 @@ a request is sent again after 1 s, three times at most.
     allocs.py --server 127.0.0.1:3478 --secret secret -n 10000 [--hold 120]
 
 When all are done it prints one line, "allocated=N failed=N seconds=S
-errors=...", and then holds the sockets (and so the allocations, which live
+errors=... retransmits=N" (requests sent again for want of an answer), and
+then holds the sockets (and so the allocations, which live
 600 s) until SIGTERM or until --hold seconds pass. With --probe it
 makes one allocation and prints "probe=ok", "probe=error:CODE" or
 "probe=no-answer", then exits. With --peer IP:PORT (bench/store), each
 allocation then also gets a CreatePermission and a ChannelBind (channel
 0x4000) for that peer, signed with the same credentials, and counts as
-done when the ChannelBind succeeds.
+done when the ChannelBind succeeds. With --bare it plays a stranger: each
+socket sends one Allocate without credentials, never again, and the line
+is "answered=N unanswered=N seconds=S" after a second of silence.
 """
 import argparse
 import base64
@@ -172,22 +173,30 @@ def run(args):
         for key, _ in sel.select(0.05):
             a = key.data
             try:
-                on_answer(a, a.sock.recv(2048), name, password, peer)
+                data = a.sock.recv(2048)
             except OSError:
-                pass
+                continue
+            if args.bare:
+                a.state = "done" if data else a.state
+            else:
+                on_answer(a, data, name, password, peer)
         now = time.monotonic()
         for a in live:
             if a.state in ("bare", "auth") and now - a.sent_at > 1.0:
-                if a.tries >= 3:
+                if a.tries >= 3 or args.bare:
                     a.state, a.error = "failed", "no-answer"
                 else:
                     a.sock.send(a.request)
                     a.sent_at, a.tries = now, a.tries + 1
+                    run.retransmits += 1
         for a in [a for a in live if a.state in ("done", "failed")]:
             live.remove(a)
             sel.unregister(a.sock)
             done.append(a)
     return done, time.monotonic() - start
+
+
+run.retransmits = 0
 
 
 def main():
@@ -202,6 +211,7 @@ def main():
     p.add_argument("--hold", type=float, default=300)
     p.add_argument("--probe", action="store_true")
     p.add_argument("--peer", help="IP:PORT: also CreatePermission and ChannelBind to it")
+    p.add_argument("--bare", action="store_true", help="one Allocate without credentials each")
     args = p.parse_args()
     if args.probe:
         args.n, args.window = 1, 1
@@ -212,13 +222,18 @@ def main():
     if args.probe:
         print("probe=%s" % ("ok" if ok else done[0].error), flush=True)
         return
+    if args.bare:
+        print("answered=%d unanswered=%d seconds=%.3f" % (
+            len(ok), len(done) - len(ok), seconds), flush=True)
+        return
     errors = {}
     for a in done:
         if a.state == "failed":
             errors[a.error] = errors.get(a.error, 0) + 1
-    print("allocated=%d failed=%d seconds=%.3f errors=%s" % (
+    print("allocated=%d failed=%d seconds=%.3f errors=%s retransmits=%d" % (
         len(ok), len(done) - len(ok), seconds,
-        ",".join("%s:%d" % kv for kv in sorted(errors.items())) or "none"), flush=True)
+        ",".join("%s:%d" % kv for kv in sorted(errors.items())) or "none",
+        run.retransmits), flush=True)
     # Hold the sockets, and with them the 5-tuples, until SIGTERM or --hold.
     time.sleep(args.hold)
 

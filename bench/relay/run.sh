@@ -162,7 +162,7 @@ start_server() {
 		cmd=("$TERND" -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1
 			--listening-port="$port" --workers=1 --no-tcp --no-tls --no-dtls
 			--use-auth-secret --static-auth-secret="$SECRET" --realm="$REALM"
-			--allow-loopback-peers --rfc5766-channel-numbers --min-port=45000 --max-port=59999
+			--allow-loopback-peers --min-port=45000 --max-port=59999
 			--stats-listen=off --log-file="$tmp/ternd.log") ;;
 	esac
 	"${PIN_SERVER[@]}" "${cmd[@]}" >"$tmp/$name.out" 2>&1 &

@@ -336,6 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.relay_v6 = { STUN_FAMILY_IPV6, 0, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
 		.public_v6 = { STUN_FAMILY_IPV6, 0, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } },
 		.max_allocations = 4, .channel_max = CHANNEL_MAX_RFC5766,
+		.unauth_rate = 100, .unauth_burst = 200, /* the defaults */
 		.n_nonce_secrets = 1,
 	};
 	struct auth *auth = auth_new("example.org");

@@ -18,7 +18,7 @@ P=$(port_pick 1) || bail "no free ports"
 check "ternd starts with redis-url" \
 	tern_start --listening-ip=127.0.0.1 --listening-port="$P" --relay-ip=127.0.0.1 --no-tcp \
 	--no-tls --no-dtls --user=alice:secret --realm=tern.test --allow-loopback-peers \
-	--rfc5766-channel-numbers --workers=2 --redis-url="redis://127.0.0.1:$RP/3" --node-id=o1 ||
+	--workers=2 --redis-url="redis://127.0.0.1:$RP/3" --node-id=o1 ||
 	exit 0
 readyz() { stuntool http "http://$STATS/readyz" | sed -n 's/^body=//p'; }
 udpalloc() {

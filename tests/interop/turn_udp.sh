@@ -15,7 +15,7 @@ plan 54
 PP=$(port_pick 2) || bail "no free ports" # the peer: PP, and PP+1 for uclient's RTCP
 check "turnutils_peer echoes on 127.0.0.1 and ::1" peer_start "$PP" 127.0.0.1 ::1 || exit 0
 
-BASE=(--realm=tern.test --rfc5766-channel-numbers --no-tls --no-dtls --workers=2)
+BASE=(--realm=tern.test --no-tls --no-dtls --workers=2)
 UC=(-r "$PP" -l 120)
 
 # ---- long-term credentials, IPv4 and IPv6 ---------------------------------

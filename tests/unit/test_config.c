@@ -833,11 +833,14 @@ static void test_relay_flags_and_table(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_false(f->c.rfc5766_channel_numbers);
+	assert_false(f->c.rfc8656_channel_numbers);
 	assert_int_equal(load(f, "no-udp-relay\nno-tcp-relay=yes\nmax-allocations=16\n"
-				 "rfc5766-channel-numbers\n"),
+				 "rfc8656-channel-numbers\n"),
 			 0);
-	assert_true(f->c.no_udp_relay && f->c.no_tcp_relay && f->c.rfc5766_channel_numbers);
+	assert_true(f->c.no_udp_relay && f->c.no_tcp_relay && f->c.rfc8656_channel_numbers);
+	/* coturn's rfc5766-channel-numbers names the default, the wide range */
+	assert_int_equal(set(f, "rfc5766-channel-numbers", "yes"), 0);
+	assert_false(f->c.rfc8656_channel_numbers);
 	assert_int_equal(f->c.max_allocations, 16);
 	assert_int_equal(set(f, "max-allocations", "4194304"), 0);
 	assert_int_equal(set(f, "max-allocations", "15"), -1);

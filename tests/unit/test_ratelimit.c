@@ -250,6 +250,27 @@ static void test_spread(void **state)
 	ratelimit_free(rl);
 }
 
+/* A refund gives one token back, never beyond the burst, and never makes
+ * an entry for a source that has none. */
+static void test_refund(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(1, 3, 64, key);
+	struct stun_addr a = v4(192, 0, 2, 1, 1), b = v4(192, 0, 2, 2, 1);
+	struct ratelimit_stats st;
+
+	assert_int_equal(burst(rl, &a, 0, 5), 3);
+	ratelimit_refund(rl, &a, 0);
+	assert_int_equal(burst(rl, &a, 0, 5), 1);
+	for (int i = 0; i < 10; i++)
+		ratelimit_refund(rl, &a, 100);
+	assert_int_equal(burst(rl, &a, 100, 5), 3); /* capped at the burst */
+	ratelimit_refund(rl, &b, 100);
+	ratelimit_stats(rl, &st);
+	assert_int_equal(st.refunded, 4);
+	assert_int_equal(burst(rl, &b, 100, 5), 3);
+	ratelimit_free(rl);
+}
+
 static void test_bad_input(void **state)
 {
 	struct ratelimit *rl = ratelimit_new(1, 1, 64, key);
@@ -287,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_table_rounding),
 		cmocka_unit_test(test_spread),
+		cmocka_unit_test(test_refund),
 		cmocka_unit_test(test_bad_input),
 	};
 

@@ -266,7 +266,7 @@ static int setup(void **state)
 		.has_v4 = true, .has_v6 = true,
 		.relay_v4 = relay4, .relay_v6 = relay6,
 		.public_v4 = relay4, .public_v6 = relay6,
-		.max_allocations = 8, .channel_max = CHANNEL_MAX,
+		.max_allocations = 8, .channel_max = CHANNEL_MAX_RFC5766,
 		.auth = w.auth, .policy = w.policy,
 		.n_nonce_secrets = 1,
 	};
@@ -403,6 +403,8 @@ static int allocate(struct world *w, struct client *c, uint64_t now)
 /* documentation ranges are denied by default; our fake peers are public */
 static const struct stun_addr pub1 = { STUN_FAMILY_IPV4, 5000, { 8, 8, 8, 8 } };
 static const struct stun_addr pub2 = { STUN_FAMILY_IPV4, 6000, { 1, 1, 1, 1 } };
+static const struct stun_addr pub3 = { STUN_FAMILY_IPV4, 7000, { 9, 9, 9, 9 } };
+static const struct stun_addr pub4 = { STUN_FAMILY_IPV4, 8000, { 4, 2, 2, 1 } };
 
 static void test_allocate_challenge_then_success(void **state)
 {
@@ -729,7 +731,8 @@ static void test_channel_rebinding_rules(void **state)
 	struct world *w = *state;
 	struct bind_args a = { 0x4001, pub1 }, other_peer = { 0x4001, pub2 },
 			 other_num = { 0x4002, pub1 }, bad = { 0x3fff, pub1 },
-			 old = { 0x5000, pub2 };
+			 old = { 0x5000, pub2 }, top = { 0x7FFF, pub3 },
+			 over = { 0x8000, pub4 }, newer = { 0x5001, pub4 };
 	struct client c;
 
 	client_init(&c, 40019, "alice", "secret");
@@ -741,8 +744,14 @@ static void test_channel_rebinding_rules(void **state)
 	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_num, T0, true),
 			 400);
 	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &bad, T0, true), 400);
-	/* RFC 5766's wider range only with rfc5766-channel-numbers */
-	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &old, T0, true), 400);
+	/* 0x5000-0x7FFF by default (RFC 5766, as coturn's clients pick them) */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &old, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &top, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &over, T0, true), 400);
+	/* and only 0x4000-0x4FFF with rfc8656-channel-numbers */
+	w->cfg.channel_max = CHANNEL_MAX;
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &newer, T0, true), 400);
+	w->cfg.channel_max = CHANNEL_MAX_RFC5766;
 	/* expired at T0+10+600, still reserved for 5 more minutes */
 	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &other_peer,
 				 T0 + 700, true), 400);
@@ -1676,11 +1685,82 @@ static void test_admit_refuses(void **state)
 	assert_int_equal(allocate(w, &c, T0), 0);
 }
 
+/* A new engine for w with an unauthenticated budget of rate a second. */
+static void with_budget(struct world *w, uint32_t rate, uint32_t burst)
+{
+	relay_free(w->r);
+	w->cfg.unauth_rate = rate;
+	w->cfg.unauth_burst = burst;
+	w->r = relay_new(&w->cfg, &w->ops);
+	assert_non_null(w->r);
+}
+
+/*
+ * Issue 9, defect 4: a thousand clients behind one address, each with its
+ * own port and its own challenge, all in the same second: none throttled,
+ * because each one that authenticates gives its challenge's token back.
+ */
+static void test_budget_spares_clients_behind_one_address(void **state)
+{
+	struct world *w = *state;
+	const uint32_t zero = 0;
+	struct client c;
+
+	with_budget(w, 10, 20);
+	for (int i = 0; i < 1000; i++) {
+		client_init(&c, (uint16_t)(20000 + i), "alice", "secret");
+		assert_int_equal(allocate(w, &c, T0), 0);
+		assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0, true), 0);
+	}
+	assert_int_equal(relay_stats(w->r)->rate_limited, 0);
+	assert_int_equal(relay_stats(w->r)->challenges, 1000);
+}
+
+/* A stranger's flood of challenges, or of wrong passwords, is cut to the
+ * burst, then to the rate; over TCP only wrong passwords are charged. */
+static void test_budget_cuts_strangers(void **state)
+{
+	struct world *w = *state;
+	struct client c;
+	int answered = 0;
+
+	with_budget(w, 10, 20);
+	for (int i = 0; i < 1000; i++) {
+		client_init(&c, (uint16_t)(20000 + i), "alice", "secret");
+		answered += request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, true) == 401;
+	}
+	assert_int_equal(answered, 20);
+	assert_int_equal(relay_stats(w->r)->rate_limited, 980);
+	client_init(&c, 19999, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), -1); /* even a real client, for now */
+	assert_int_equal(allocate(w, &c, T0 + 1), 0); /* a second later: 10 more */
+	/* wrong passwords over TCP spend the budget; challenges do not */
+	with_budget(w, 10, 20);
+	answered = 0;
+	for (int i = 0; i < 100; i++) {
+		client_init(&c, (uint16_t)(20000 + i), "alice", "wrong");
+		c.k.transport = TURN_TRANSPORT_TCP;
+		c.k.conn = (uintptr_t)(i + 1);
+		assert_int_equal(request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true), 401);
+		answered += request(w, &c, TURN_ALLOCATE, tcp_transport, NULL, T0, true) == 401;
+	}
+	assert_int_equal(answered, 20);
+	/* rate 0: no budget at all */
+	with_budget(w, 0, 0);
+	for (int i = 0; i < 1000; i++) {
+		client_init(&c, (uint16_t)(20000 + i), "alice", "wrong");
+		assert_int_equal(allocate(w, &c, T0), 401);
+	}
+	assert_int_equal(relay_stats(w->r)->rate_limited, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_allocate_challenge_then_success),
+		T(test_budget_spares_clients_behind_one_address),
+		T(test_budget_cuts_strangers),
 		T(test_wrong_password_401),
 		T(test_stale_nonce_438),
 		T(test_allocate_retransmit_and_mismatch),
