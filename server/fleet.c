@@ -120,7 +120,7 @@ static void write_users(struct fleet *f, bool announce)
 	struct users u = { 0 };
 	char ttl[8];
 
-	if (!ac || !f->srv->quota)
+	if (!ac || !f->srv->quota || !store_claimed(f->srv->store))
 		return;
 	f->generation = quota_generation(f->srv->quota);
 	if (!room(&u))

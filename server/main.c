@@ -227,7 +227,11 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	log_listeners(srv);
 	log_info("ternd ready: %d workers", srv->n_workers);
 	event_base_dispatch(base);
-	rc = 0;
+	if (store_lost(srv->store))
+		snprintf(err, errlen, "stopped: node-id %s is held by another ternd",
+			 store_node_id(srv->store));
+	else
+		rc = 0;
 out:
 	for (int i = 0; i < started; i++)
 		worker_stop(srv->workers[i]);

@@ -71,6 +71,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct rconn *c = ac->data;
 
+	if (!c) /* abandoned by on_retry */
+		return;
 	if (status == REDIS_OK)
 		return; /* up once PING answers, after AUTH and SELECT */
 	c->ac = NULL; /* hiredis frees it after this returns */
@@ -81,6 +83,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct rconn *c = ac->data;
 
+	if (!c) /* abandoned by on_retry */
+		return;
 	c->ac = NULL;
 	if (c->closing) {
 		if (c->done)
@@ -138,9 +142,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	if (c->ac) { /* still connecting after RCONN_CONNECT_TIMEOUT_MS */
 		redisAsyncContext *ac = c->ac;
 
+		/* hiredis still calls the disconnect callback (setting it to NULL
+		 * is refused once set): it finds no rconn and returns */
 		c->ac = NULL;
 		ac->data = NULL;
-		redisAsyncSetDisconnectCallback(ac, NULL);
 		redisAsyncFree(ac);
 		down(c, "no answer within 3 s");
 		return;

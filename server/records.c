@@ -223,7 +223,9 @@ static void flush(struct records *rs)
 {
 	const struct relay_sync_ops ops = { rs, put, del };
 
-	if (rconn_ctx(rs->conn) && relay_sync_pending(rs->w->engine))
+	/* until this process holds the node id, its records are not its own */
+	if (rconn_ctx(rs->conn) && store_claimed(rs->w->srv->store) &&
+	    relay_sync_pending(rs->w->engine))
 		relay_sync(rs->w->engine, worker_now_ms(rs->w), &ops);
 }
 

@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "server/authsync.h"
+#include "server/claim.h"
 #include "server/counters.h"
 #include "server/fleet.h"
 #include "server/log.h"
@@ -39,6 +40,21 @@ struct store {
 	struct event *full_check; /* rewrite the entry when "full" flips */
 	bool full_written;
 	time_t started;
+	/* the node id's instance token (server/claim.h) */
+	struct claim_who me;
+	char dead[CLAIM_TOKEN_LEN + 1]; /* a dead holder's token we may replace */
+	struct claim_who watched;       /* a holder we cannot judge from here */
+	uint64_t watch_since_ms;
+	_Atomic bool claimed; /* the entry is ours: the workers may write */
+	bool lost;            /* another live process holds the id: stop */
+};
+
+/* The registry entry as one script call (claim.h): its arguments. */
+struct entry {
+	char ttl[8], pid[24], start[24], started[24], now[24], workers[16], allocs[24];
+	char listen[1024], public[1024];
+	const char *argv[40];
+	int argc;
 };
 
 static void beat(struct store *s);
@@ -114,44 +130,136 @@ static void listeners(const struct server *srv, bool public, char *out, size_t c
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void entry_build(struct store *s, struct entry *e)
+{
+	const struct server *srv = s->srv;
+	const char **a = e->argv;
+	int n = 0;
+
+	snprintf(e->ttl, sizeof e->ttl, "%d", STORE_NODE_TTL_S);
+	snprintf(e->pid, sizeof e->pid, "%ld", s->me.pid);
+	snprintf(e->start, sizeof e->start, "%llu", s->me.start);
+	snprintf(e->started, sizeof e->started, "%lld", (long long)s->started);
+	snprintf(e->now, sizeof e->now, "%lld", (long long)time(NULL));
+	snprintf(e->workers, sizeof e->workers, "%d", srv->n_workers);
+	snprintf(e->allocs, sizeof e->allocs, "%llu", (unsigned long long)store_allocations(srv));
+	listeners(srv, false, e->listen, sizeof e->listen);
+	listeners(srv, true, e->public, sizeof e->public);
+	a[n++] = "EVAL", a[n++] = claim_script, a[n++] = "1", a[n++] = s->key;
+	a[n++] = s->me.token, a[n++] = s->dead, a[n++] = e->ttl;
+	a[n++] = "token", a[n++] = s->me.token, a[n++] = "boot", a[n++] = s->me.boot;
+	a[n++] = "pidns", a[n++] = s->me.pidns, a[n++] = "host", a[n++] = s->me.host;
+	a[n++] = "pid", a[n++] = e->pid, a[n++] = "start", a[n++] = e->start;
+	a[n++] = "id", a[n++] = s->node_id, a[n++] = "version", a[n++] = PACKAGE_VERSION;
+	a[n++] = "started", a[n++] = e->started, a[n++] = "heartbeat", a[n++] = e->now;
+	a[n++] = "workers", a[n++] = e->workers, a[n++] = "allocations", a[n++] = e->allocs;
+	a[n++] = "listening", a[n++] = e->listen, a[n++] = "public", a[n++] = e->public;
+	a[n++] = "full", a[n++] = store_full(srv) ? "1" : "0";
+	e->argc = n;
+}
+
+/*
+ * The entry is held by holder, not us: what now. CLAIM_DEAD: retry, taking
+ * it over. CLAIM_ALIVE: give up, why in out. CLAIM_UNKNOWN: ask again
+ * later; a holder whose heartbeat has not moved for CLAIM_WATCH_MS is dead.
+ */
+static enum claim_verdict held(struct store *s, const struct claim_who *holder, char *out,
+			       size_t cap)
+{
+	enum claim_verdict v = claim_judge(&s->me, holder);
+	uint64_t now = mono_ms();
+
+	if (v == CLAIM_UNKNOWN) {
+		if (strcmp(s->watched.token, holder->token) != 0) {
+			s->watched = *holder;
+			s->watch_since_ms = now;
+		} else if (holder->seq != s->watched.seq) {
+			v = CLAIM_ALIVE;
+		} else if (now - s->watch_since_ms >= CLAIM_WATCH_MS) {
+			v = CLAIM_DEAD;
+		}
+	}
+	if (v == CLAIM_DEAD) {
+		snprintf(s->dead, sizeof s->dead, "%s", holder->token);
+		log_warn("redis: node %s: the process that held this node-id (pid %ld on %s) is "
+			 "gone: taking its entry and records over", s->node_id, holder->pid,
+			 holder->host[0] ? holder->host : "?");
+	} else if (v == CLAIM_ALIVE) {
+		claim_describe(s->node_id, holder, out, cap);
+	}
+	return v;
+}
+
+static void claimed(struct store *s)
+{
+	if (!s->claimed)
+		log_info("redis: node %s: registry entry held", s->node_id);
+	s->claimed = true;
+	s->dead[0] = '\0';
+	s->watched.token[0] = '\0';
+}
+
 static void on_beat_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct store *s = arg;
+	const redisReply *r = reply;
+	struct claim_who holder;
+	char why[512];
+
+	if (!r)
+		return;
+	if (r->type == REDIS_REPLY_STATUS) {
+		claimed(s);
+		fleet_beat(s->fleet);
+		return;
+	}
+	if (!claim_parse(r, &holder)) {
+		log_debug("redis: heartbeat: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
+		return;
+	}
+	s->claimed = false; /* whatever happens next, the workers stop writing */
+	switch (held(s, &holder, why, sizeof why)) {
+	case CLAIM_DEAD:
+		beat(s);
+		break;
+	case CLAIM_ALIVE:
+		log_err("%s; stopping", why);
+		s->lost = true;
+		event_base_loopbreak(s->srv->base);
+		break;
+	case CLAIM_UNKNOWN:
+		break; /* the next beat looks again */
+	}
+}
+
+static void on_sadd_reply(redisAsyncContext *ac, void *reply, void *arg)
 {
 	const redisReply *r = reply;
 
 	if (r && r->type == REDIS_REPLY_ERROR)
-		log_debug("redis: heartbeat: %s", r->str);
+		log_debug("redis: registry: %s", r->str);
 }
 
 static void beat(struct store *s)
 {
-	char started[24], now[24], workers[16], allocs[24], ttl[8], listen[1024], public[1024];
-	const char *full = store_full(s->srv) ? "1" : "0";
-	const struct server *srv = s->srv;
 	redisAsyncContext *ac = rconn_ctx(s->conn);
+	struct entry e;
 
-	if (!ac)
+	if (!ac || s->lost)
 		return;
-	s->full_written = full[0] == '1';
-	snprintf(started, sizeof started, "%lld", (long long)s->started);
-	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-	snprintf(workers, sizeof workers, "%d", srv->n_workers);
-	snprintf(allocs, sizeof allocs, "%llu", (unsigned long long)store_allocations(srv));
-	snprintf(ttl, sizeof ttl, "%d", STORE_NODE_TTL_S);
-	listeners(srv, false, listen, sizeof listen);
-	listeners(srv, true, public, sizeof public);
-	{
-		const char *hset[] = { "HSET", s->key, "id", s->node_id, "version", PACKAGE_VERSION,
-				       "started", started, "heartbeat", now, "workers", workers,
-				       "allocations", allocs, "listening", listen, "public", public,
-				       "full", full };
-		const char *expire[] = { "EXPIRE", s->key, ttl };
-		const char *sadd[] = { "SADD", "tern:nodes", s->node_id };
-
-		redisAsyncCommandArgv(ac, on_beat_reply, s, sizeof hset / sizeof *hset, hset, NULL);
-		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, expire, NULL);
-		redisAsyncCommandArgv(ac, on_beat_reply, s, 3, sadd, NULL);
-	}
-	fleet_beat(s->fleet);
+	s->full_written = store_full(s->srv);
+	entry_build(s, &e);
+	redisAsyncCommandArgv(ac, on_beat_reply, s, e.argc, e.argv, NULL);
+	redisAsyncCommandArgv(ac, on_sadd_reply, s, 3,
+			      (const char *[]){ "SADD", "tern:nodes", s->node_id }, NULL);
 }
 
 static void on_beat(evutil_socket_t fd, short what, void *arg)
@@ -169,6 +277,52 @@ static void on_full_check(evutil_socket_t fd, short what, void *arg)
 		beat(s);
 		fleet_announce(s->fleet);
 	}
+}
+
+/*
+ * Before serving: make this process the holder of node-id's registry entry,
+ * blocking for up to about CLAIM_WATCH_MS while a holder elsewhere is
+ * watched. 0: held, or Redis does not answer (the heartbeat claims it
+ * later); -1 with err: another live ternd holds it.
+ */
+static int claim_at_start(struct store *s, char *err, size_t errlen)
+{
+	redisContext *c;
+	char why[256];
+	int rc = 0;
+
+	c = rconn_sync(&s->url, 3, why, sizeof why);
+	if (!c) {
+		log_warn("redis %s:%u: %s; node-id %s will be claimed once Redis answers",
+			 s->url.host, (unsigned)s->url.port, why, s->node_id);
+		return 0;
+	}
+	for (int tries = 0; !s->claimed && tries < 2 * CLAIM_WATCH_MS / CLAIM_POLL_MS; tries++) {
+		struct claim_who holder;
+		struct entry e;
+		redisReply *r;
+
+		entry_build(s, &e);
+		r = redisCommandArgv(c, e.argc, e.argv, NULL);
+		if (r && r->type == REDIS_REPLY_STATUS) {
+			claimed(s);
+		} else if (!claim_parse(r, &holder)) {
+			log_warn("redis: node %s: registry entry not written (%s); trying again once "
+				 "connected", s->node_id, r && r->type == REDIS_REPLY_ERROR ? r->str
+							   : c->errstr[0] ? c->errstr : "?");
+			freeReplyObject(r);
+			break;
+		} else if (held(s, &holder, err, errlen) == CLAIM_ALIVE) {
+			rc = -1;
+		} else if (!s->dead[0]) {
+			usleep(CLAIM_POLL_MS * 1000); /* watching a holder elsewhere */
+		}
+		freeReplyObject(r);
+		if (rc < 0)
+			break;
+	}
+	redisFree(c);
+	return rc;
 }
 
 /* ---- the API ----------------------------------------------------------- */
@@ -194,6 +348,11 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	s->srv = srv;
 	s->started = time(NULL);
 	s->state = STORE_MEMORY;
+	if (claim_self(&s->me) < 0) {
+		snprintf(err, errlen, "no random numbers for the instance token");
+		free(s);
+		return NULL;
+	}
 	if (c->node_id && *c->node_id) {
 		snprintf(s->node_id, sizeof s->node_id, "%s", c->node_id);
 	} else if (gethostname(s->node_id, sizeof s->node_id - 1) < 0 || !config_valid_node_id(s->node_id)) {
@@ -216,6 +375,10 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 		return s;
 	}
 	if (redis_url_parse(c->redis_url, &s->url, err, errlen) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (claim_at_start(s, err, errlen) < 0) {
 		free(s);
 		return NULL;
 	}
@@ -300,4 +463,14 @@ const struct redis_url *store_url(const struct store *s)
 const char *store_node_id(const struct store *s)
 {
 	return s->node_id;
+}
+
+bool store_claimed(const struct store *s)
+{
+	return s && s->claimed;
+}
+
+bool store_lost(const struct store *s)
+{
+	return s && s->lost;
 }

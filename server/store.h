@@ -5,10 +5,12 @@
  *
  * On the main loop: the node registry, on a connection of its own
  * (server/rconn.h), whose state is what /readyz reports. Every 5 s a
- * heartbeat writes this node's entry
+ * heartbeat writes this node's entry, if this process holds it (see
+ * server/claim.h: one node id, one live process)
  *
- *   tern:node:{ID}   hash: id, version, started, heartbeat, workers,
- *                    allocations, listening; expires after 15 s
+ *   tern:node:{ID}   hash: token, boot, pidns, host, pid, start, seq, id,
+ *                    version, started, heartbeat, workers, allocations,
+ *                    listening, public, full; expires after 15 s
  *   tern:nodes       set of node ids
  *
  * so a Redis that restarts empty has the registry back within one beat,
@@ -19,6 +21,8 @@
 #ifndef TERN_SERVER_STORE_H
 #define TERN_SERVER_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -44,9 +48,13 @@ enum {
 };
 
 /*
- * Open the store for srv on base (the main loop). With redis-url the
- * connection starts in the background; NULL only for bad settings (node-id)
- * or no memory, with err filled.
+ * Open the store for srv on base (the main loop). With redis-url, first make
+ * this process the holder of node-id's registry entry (server/claim.h),
+ * blocking for up to about CLAIM_WATCH_MS while a holder on another host is
+ * watched; then the connection starts in the background. NULL with err
+ * filled for bad settings (node-id), no memory, or another live ternd
+ * holding the node id. A Redis that does not answer is no error: the
+ * heartbeat claims the entry once it does.
  */
 struct store *store_open(struct event_base *base, struct server *srv, char *err,
 			 size_t errlen);
@@ -68,6 +76,10 @@ void store_reload(struct store *s);
 /* The fleet as last read (server/fleet.h); NULL for the memory backend. */
 struct fleet_view;
 const struct fleet_view *store_fleet(const struct store *s);
+/* This node holds its entry: its records and counts may be written. */
+bool store_claimed(const struct store *s);
+/* Another live ternd took the node id: the main loop was stopped for it. */
+bool store_lost(const struct store *s);
 /* redis-url, parsed; NULL for the memory backend. */
 const struct redis_url *store_url(const struct store *s);
 

@@ -168,7 +168,8 @@ TERNCTL=${TERNCTL:-$(dirname "$TERND")/ternctl}
 _tern_pids=()
 
 # tern_start ARGS...: start ternd with -n, a stats endpoint on a free port
-# (STATS=127.0.0.1:port) and ARGS; wait up to 10 s for "ternd ready".
+# (STATS=127.0.0.1:port) and ARGS; wait up to TERN_START_WAIT seconds
+# (default 10) for "ternd ready".
 # Sets TERN_PID and TERN_LOG. Returns non-zero, with what went wrong on
 # stdout, when ternd exits or does not become ready. Use it under check:
 #   check "ternd starts" tern_start --listening-port=$P || exit 0
@@ -182,14 +183,14 @@ tern_start() {
 	"$TERND" -n --stats-listen="$STATS" "$@" >"$TERN_LOG" 2>&1 &
 	TERN_PID=$!
 	_tern_pids+=("$TERN_PID")
-	local i
-	for ((i = 0; i < 100; i++)); do
+	local i wait=${TERN_START_WAIT:-10}
+	for ((i = 0; i < wait * 10; i++)); do
 		grep -q "ternd ready" "$TERN_LOG" && return 0
 		kill -0 "$TERN_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$TERN_PID" 2>/dev/null; then
-		echo "ternd not ready after 10 s: $(cat "$TERN_LOG.cmd")"
+		echo "ternd not ready after $wait s: $(cat "$TERN_LOG.cmd")"
 	else
 		wait "$TERN_PID"
 		echo "ternd exited with status $?: $(cat "$TERN_LOG.cmd")"
