@@ -86,6 +86,11 @@ struct config {
 	bool no_software_attribute; /* omit SOFTWARE */
 	/* process */
 	int workers; /* 0: number of online CPUs */
+	/* stream connections (TCP, TLS): deadlines in seconds, and caps */
+	int stream_handshake_timeout; /* to the first whole message */
+	int stream_idle_timeout;      /* without an allocation */
+	int stream_max_per_source;    /* 0: no cap per source */
+	int stream_max;               /* 0: half of RLIMIT_NOFILE */
 	char *pidfile, *proc_user, *proc_group;
 	/* logging */
 	char *log_file; /* NULL or "stderr": stderr; "stdout" too */

@@ -52,6 +52,15 @@ const char *counters_drop_name(enum drop_reason r)
 	return r < DROP_COUNT ? names[r] : "unknown";
 }
 
+const char *counters_close_name(enum stream_close r)
+{
+	static const char *const names[SC_COUNT] = {
+		"source_limit", "total_limit", "first_message_timeout", "idle_timeout",
+	};
+
+	return r < SC_COUNT ? names[r] : "unknown";
+}
+
 static void add_array(counter_t *dst, const counter_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -39,6 +39,15 @@ enum drop_reason {
 
 enum answer_class { AC_SUCCESS, AC_ERROR, AC_COUNT };
 
+/* Why a stream connection was refused or closed by the server. */
+enum stream_close {
+	SC_SOURCE_LIMIT,   /* refused: its source holds its share */
+	SC_TOTAL_LIMIT,    /* refused: the process holds its share */
+	SC_FIRST_MESSAGE,  /* no handshake and first message in time */
+	SC_IDLE,           /* quiet, with no allocation */
+	SC_COUNT
+};
+
 typedef _Atomic uint64_t counter_t;
 
 struct counters {
@@ -46,6 +55,7 @@ struct counters {
 	counter_t responses[TP_COUNT][AC_COUNT];
 	counter_t dropped[TP_COUNT][DROP_COUNT];
 	counter_t connections[TP_COUNT]; /* stream connections accepted */
+	counter_t stream_closed[TP_COUNT][SC_COUNT];
 	counter_t open_connections[TP_COUNT];
 	counter_t rx_bytes[TP_COUNT];
 	counter_t tx_bytes[TP_COUNT];
@@ -79,6 +89,7 @@ enum method_index counters_method(uint16_t method);
 const char *counters_transport_name(enum transport t);
 const char *counters_method_name(enum method_index m);
 const char *counters_drop_name(enum drop_reason r);
+const char *counters_close_name(enum stream_close r);
 /* dst += src, field by field. */
 void counters_sum(struct counters *dst, const struct counters *src);
 

@@ -193,7 +193,7 @@ static void session_close(struct dtls_session *s)
 
 static void arm(struct dtls_session *s)
 {
-	struct timeval tv = { STREAM_IDLE_SECONDS, 0 };
+	struct timeval tv = { s->l->w->srv->cfg->stream_idle_timeout, 0 };
 
 	if (!s->up && DTLSv1_get_timeout(s->ssl, &tv) <= 0)
 		tv = (struct timeval){ 1, 0 };
@@ -204,7 +204,14 @@ static void dtls_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct dtls_session *s = arg;
 
-	if (s->up || time(NULL) - s->started > STREAM_HANDSHAKE_SECONDS ||
+	const struct config *c = s->l->w->srv->cfg;
+
+	/* quiet, but with an allocation: its lifetime governs, as on TCP */
+	if (s->up && service_conn_allocated(s->l->w, s->l->ls, &s->peer, (uintptr_t)s)) {
+		arm(s);
+		return;
+	}
+	if (s->up || time(NULL) - s->started > c->stream_handshake_timeout ||
 	    DTLSv1_handle_timeout(s->ssl) < 0) {
 		session_close(s); /* idle, or a handshake that never finished */
 		return;

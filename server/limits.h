@@ -15,10 +15,14 @@ enum server_limits {
 	STREAM_MAX_PER_WORKER = 16384,
 	/* a peer that leaves this much unread output is disconnected */
 	STREAM_MAX_OUTPUT = 256 * 1024,
-	/* an idle stream connection is closed after this many seconds */
-	STREAM_IDLE_SECONDS = 300,
-	/* a TLS handshake must finish within this many seconds */
-	STREAM_HANDSHAKE_SECONDS = 10,
+	/* a stream peer that takes none of our output for this long is gone
+	 * (the other deadlines are options: stream-handshake-timeout,
+	 * stream-idle-timeout; the caps too: max-stream-connections*) */
+	STREAM_WRITE_STALL_SECONDS = 300,
+	/* connections the kernel queues for accept() per listening socket
+	 * (capped by net.core.somaxconn): a burst must not overflow it, or
+	 * clients hang in a handshake the kernel never finishes */
+	STREAM_BACKLOG = 4096,
 	/* accept() failing with EMFILE pauses accepting for this long (ms) */
 	ACCEPT_BACKOFF_MS = 500,
 	/* peers waiting to be accepted by one TCP allocation (RFC 6062) */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -22,6 +24,7 @@
 #include "server/plan.h"
 #include "server/stats.h"
 #include "server/records.h"
+#include "server/srclimit.h"
 #include "server/store.h"
 #include "server/tls.h"
 #include "server/turn.h"
@@ -144,6 +147,39 @@ static void log_listeners(const struct server *srv)
 	}
 }
 
+/*
+ * Every relay socket and stream connection is a file descriptor: take all
+ * the kernel allows (the soft limit is often 1024), and give stream
+ * connections their cap: max-stream-connections, or half of the limit.
+ */
+static int stream_caps(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *c = srv->cfg;
+	struct rlimit rl = { 1024, 1024 };
+	rlim_t total = (rlim_t)c->stream_max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!total)
+		total = rl.rlim_cur / 2;
+	if (total < 1)
+		total = 1;
+	if (total > SRCLIMIT_MAX_TOTAL)
+		total = SRCLIMIT_MAX_TOTAL;
+	srv->streams = srclimit_new((uint32_t)c->stream_max_per_source, (uint32_t)total);
+	if (!srv->streams) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	log_info("stream connections: at most %llu, %d per source; open-file limit %llu",
+		 (unsigned long long)total, c->stream_max_per_source,
+		 (unsigned long long)rl.rlim_cur);
+	return 0;
+}
+
 /* Everything between config and the event loop; -1 with err on failure. */
 static int start(struct server *srv, char *err, size_t errlen)
 {
@@ -164,7 +200,8 @@ static int start(struct server *srv, char *err, size_t errlen)
 	}
 	/* TURN set-up divides bps-capacity among the workers: count them first */
 	srv->n_workers = worker_count(c);
-	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0)
+	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0 ||
+	    stream_caps(srv, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < srv->n_workers; i++) {
 		srv->workers[i] = worker_new(srv, i, err, errlen);
@@ -186,6 +223,7 @@ static void release(struct server *srv)
 	if (srv->dtls)
 		SSL_CTX_free(srv->dtls);
 	turn_teardown(srv);
+	srclimit_free(srv->streams);
 }
 
 static int run(struct server *srv, struct event_base *base, char *err, size_t errlen)

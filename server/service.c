@@ -114,6 +114,14 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 	return sr;
 }
 
+bool service_conn_allocated(struct worker *w, const struct listener_spec *ls,
+			    const struct stun_addr *src, uintptr_t conn)
+{
+	struct relay_key k = key_of(w, ls, src, conn);
+
+	return w->engine && relay_has_allocation(w->engine, &k);
+}
+
 void service_conn_gone(struct worker *w, const struct listener_spec *ls,
 		       const struct stun_addr *src, uintptr_t conn)
 {

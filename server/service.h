@@ -6,6 +6,7 @@
 #ifndef TERN_SERVER_SERVICE_H
 #define TERN_SERVER_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 				    const uint8_t *p, size_t len,
 				    const struct stun_addr *src, uintptr_t conn,
 				    uint8_t *out, size_t cap);
+/* Whether a stream connection has an allocation, which then governs how
+ * long it may stay quiet. */
+bool service_conn_allocated(struct worker *w, const struct listener_spec *ls,
+			    const struct stun_addr *src, uintptr_t conn);
 /* A stream connection closed: its allocation goes with it (RFC 8656 s3.1). */
 void service_conn_gone(struct worker *w, const struct listener_spec *ls,
 		       const struct stun_addr *src, uintptr_t conn);

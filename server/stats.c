@@ -96,6 +96,14 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 		      "Stream connections accepted.", c->connections);
 	per_transport(b, "tern_open_connections", "gauge",
 		      "Stream connections open now.", c->open_connections);
+	help(b, "tern_stream_closed_total", "counter",
+	     "Stream connections refused at once or closed by the server, by reason.");
+	for (int t = TP_TCP; t <= TP_TLS; t++)
+		for (int r = 0; r < SC_COUNT; r++)
+			evbuffer_add_printf(b,
+				"tern_stream_closed_total{transport=\"%s\",reason=\"%s\"} %llu\n",
+				counters_transport_name(t), counters_close_name(r),
+				(unsigned long long)counter_get(&c->stream_closed[t][r]));
 	per_transport(b, "tern_received_bytes_total", "counter",
 		      "Bytes received from clients.", c->rx_bytes);
 	per_transport(b, "tern_sent_bytes_total", "counter", "Bytes sent to clients.",

@@ -2,9 +2,15 @@
  * Stream transports. Each worker accepts on its own SO_REUSEPORT socket and
  * owns the connections it accepted; a connection is a bufferevent (an
  * OpenSSL one for TLS) whose input is cut into whole messages and handed to
- * the service one by one. Every growth is bounded: connections per worker,
- * unread output, idle and handshake time. When accept() runs out of file
- * descriptors the listener pauses on a timer instead of spinning.
+ * the service one by one. Every growth is bounded: connections per source
+ * and in all (server/srclimit.h), unread output, and time. A connection
+ * must finish its TLS handshake and send a first whole message within
+ * stream-handshake-timeout; after that, one without an allocation is closed
+ * once it has been quiet for stream-idle-timeout, while one with an
+ * allocation stays as long as the allocation does (RFC 8656 s3.1: the
+ * allocation's lifetime governs, and a client refreshes it, not the
+ * connection). When accept() runs out of file descriptors the listener
+ * pauses on a timer instead of spinning.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,10 +26,14 @@
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/service.h"
+#include "server/srclimit.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
 
-enum { STREAM_REPLY_MAX = 4096 }; /* a STUN reply, RFC 5780 PADDING included */
+enum {
+	STREAM_REPLY_MAX = 4096,     /* a STUN reply, RFC 5780 PADDING included */
+	STREAM_LOG_EVERY_MS = 60000, /* a refusal or closure, per source */
+};
 
 struct stream_listener {
 	struct worker *w;
@@ -37,6 +47,9 @@ struct stream_conn {
 	struct worker *w;
 	const struct listener_spec *ls;
 	struct bufferevent *bev;
+	struct event *deadline; /* first message, then idle; NULL once joined */
+	uint64_t last_ms;       /* when the last whole message came */
+	bool talked;            /* a first whole message came */
 	struct stun_addr peer;
 	struct stream_conn *prev, *next; /* the worker's list, for shutdown */
 	/* RFC 6062: a client data connection, joined to a peer's */
@@ -61,6 +74,9 @@ static void conn_close(struct stream_conn *c)
 		close(c->join_fd);
 	}
 	service_conn_gone(c->w, c->ls, &c->peer, (uintptr_t)c);
+	srclimit_give(c->w->srv->streams, &c->peer);
+	if (c->deadline)
+		event_free(c->deadline);
 	counter_dec(&c->w->counters.open_connections[c->ls->tp]);
 	c->w->n_conns--;
 	if (c->prev)
@@ -73,11 +89,57 @@ static void conn_close(struct stream_conn *c)
 	free(c);
 }
 
-static void set_timeout(struct bufferevent *bev, int seconds)
+static void arm(struct event *ev, uint64_t ms)
 {
-	struct timeval tv = { .tv_sec = seconds };
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
 
-	bufferevent_set_timeouts(bev, &tv, &tv);
+	evtimer_add(ev, &tv);
+}
+
+/* Log why c is refused or closed, at most once a minute for its source. */
+static void say(struct worker *w, enum transport tp, const struct stun_addr *peer,
+		enum stream_close why, const char *detail)
+{
+	char a[NETADDR_STRLEN];
+	struct sockaddr_storage ss;
+
+	if (!srclimit_should_log(w->srv->streams, peer, worker_now_ms(w), STREAM_LOG_EVERY_MS))
+		return;
+	netaddr_from_stun(peer, &ss);
+	log_info("%s %s: connection %s: %s (this source's next such message in a minute at "
+		 "the earliest)", counters_transport_name(tp),
+		 netaddr_str((const struct sockaddr *)&ss, a, sizeof a),
+		 why <= SC_TOTAL_LIMIT ? "refused" : "closed", detail);
+}
+
+/*
+ * The deadline: no first message yet, or quiet for stream-idle-timeout.
+ * A quiet connection with an allocation stays: the allocation's lifetime
+ * governs, and the client refreshes that.
+ */
+static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_conn *c = arg;
+	const struct config *cfg = c->w->srv->cfg;
+	uint64_t idle = (uint64_t)cfg->stream_idle_timeout * 1000, now = worker_now_ms(c->w);
+	enum stream_close why = SC_IDLE;
+
+	if (c->talked && now - c->last_ms < idle) {
+		arm(c->deadline, idle - (now - c->last_ms));
+		return;
+	}
+	if (c->talked && service_conn_allocated(c->w, c->ls, &c->peer, (uintptr_t)c)) {
+		arm(c->deadline, idle);
+		return;
+	}
+	if (!c->talked)
+		why = SC_FIRST_MESSAGE;
+	counter_inc(&c->w->counters.stream_closed[c->ls->tp][why]);
+	say(c->w, c->ls->tp, &c->peer, why,
+	    why == SC_IDLE ? "quiet, with no allocation (stream-idle-timeout)"
+			   : "no handshake and first message in time (stream-handshake-timeout)");
+	conn_close(c);
 }
 
 /* Answer one whole message; false when the connection must close. */
@@ -108,7 +170,6 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t head[4];
 
-	set_timeout(bev, STREAM_IDLE_SECONDS);
 	while (evbuffer_copyout(in, head, sizeof head) == sizeof head) {
 		long n = stun_frame_len(head, sizeof head);
 
@@ -119,6 +180,11 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 		}
 		if (n == 0 || evbuffer_get_length(in) < (size_t)n)
 			return;
+		c->last_ms = worker_now_ms(c->w);
+		if (!c->talked) { /* from now on the idle deadline */
+			c->talked = true;
+			arm(c->deadline, (uint64_t)c->w->srv->cfg->stream_idle_timeout * 1000);
+		}
 		if (!conn_message(c, evbuffer_pullup(in, n), (size_t)n)) {
 			conn_close(c);
 			return;
@@ -135,10 +201,8 @@ static void stream_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct stream_conn *c = arg;
 
-	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
-		set_timeout(bev, STREAM_IDLE_SECONDS);
+	if (what & BEV_EVENT_CONNECTED) /* TLS handshake done */
 		return;
-	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(c);
 }
@@ -170,9 +234,25 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct stream_listener *sl = arg;
 	struct worker *w = sl->w;
 	enum transport tp = sl->ls->tp;
+	const struct timeval stall = { STREAM_WRITE_STALL_SECONDS, 0 };
 	struct stream_conn *c;
+	struct stun_addr peer;
+	enum srclimit_verdict v;
 
+	netaddr_to_stun(sa, &peer);
+	v = srclimit_take(w->srv->streams, &peer);
+	if (v != SRCLIMIT_OK) {
+		enum stream_close why = v == SRCLIMIT_SOURCE ? SC_SOURCE_LIMIT : SC_TOTAL_LIMIT;
+
+		counter_inc(&w->counters.stream_closed[tp][why]);
+		say(w, tp, &peer, why,
+		    why == SC_SOURCE_LIMIT ? "this source holds max-stream-connections-per-source"
+					   : "max-stream-connections are open");
+		close(fd);
+		return;
+	}
 	if (w->n_conns >= STREAM_MAX_PER_WORKER || !(c = calloc(1, sizeof *c))) {
+		srclimit_give(w->srv->streams, &peer);
 		close(fd);
 		return;
 	}
@@ -180,10 +260,17 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->join_fd = -1;
 	c->w = w;
 	c->ls = sl->ls;
-	netaddr_to_stun(sa, &c->peer);
+	c->peer = peer;
 	c->bev = conn_bev(sl, fd);
-	if (!c->bev) {
-		close(fd);
+	c->deadline = evtimer_new(w->base, stream_on_deadline, c);
+	if (!c->bev || !c->deadline) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->deadline)
+			event_free(c->deadline);
+		srclimit_give(w->srv->streams, &peer);
 		free(c);
 		return;
 	}
@@ -196,7 +283,9 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	counter_inc(&w->counters.open_connections[tp]);
 	bufferevent_setcb(c->bev, stream_on_read, NULL, stream_on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * STUN_MAX_MESSAGE);
-	set_timeout(c->bev, tp == TP_TLS ? STREAM_HANDSHAKE_SECONDS : STREAM_IDLE_SECONDS);
+	/* a peer that reads nothing of what we write for this long is gone */
+	bufferevent_set_timeouts(c->bev, NULL, &stall);
+	arm(c->deadline, (uint64_t)w->srv->cfg->stream_handshake_timeout * 1000);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -237,7 +326,7 @@ struct stream_listener *stream_listen(struct worker *w, const struct listener_sp
 			  true, err, errlen);
 	if (fd < 0)
 		goto fail;
-	sl->l = evconnlistener_new(w->base, stream_on_accept, sl, flags, -1, fd);
+	sl->l = evconnlistener_new(w->base, stream_on_accept, sl, flags, STREAM_BACKLOG, fd);
 	sl->backoff = evtimer_new(w->base, stream_on_backoff, sl);
 	if (!sl->l || !sl->backoff) {
 		if (!sl->l)
@@ -414,6 +503,8 @@ static void splice_start(struct stream_conn *c)
 	c->peer_bev = pb;
 	counter_inc(&c->w->counters.tcp_relay_open);
 	/* the allocation's lifetime governs now, not the idle timer */
+	event_free(c->deadline);
+	c->deadline = NULL;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_setwatermark(c->bev, EV_WRITE, SPLICE_MAX_OUTPUT / 2, 0);

@@ -44,6 +44,7 @@ struct server {
 	struct auth *auth;
 	struct policy *policy;
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
+	struct srclimit *streams; /* stream connections per source, all workers */
 	struct store *store;     /* on the main loop; NULL until run() opens it */
 	_Atomic bool draining;   /* SIGUSR1: no new allocations here */
 	struct event_base *base; /* the main loop's */
@@ -61,6 +62,7 @@ struct peer_table;
 struct quota;
 struct reserve;
 struct tcp_hub;
+struct srclimit;
 struct tcp_attempt;
 struct store;
 struct records;
