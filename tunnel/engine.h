@@ -1,0 +1,132 @@
+/*
+ * The tunnel engine's insides, shared by the files of tunnel/ that handle
+ * messages. Not an API: callers use tunnel/tunnel.h.
+ */
+#ifndef TERN_TUNNEL_ENGINE_H
+#define TERN_TUNNEL_ENGINE_H
+
+#include "relay/ratelimit.h"
+#include "tunnel/allowedips.h"
+#include "tunnel/blake2s.h"
+#include "tunnel/cookie.h"
+#include "tunnel/index.h"
+#include "tunnel/noise.h"
+#include "tunnel/replay.h"
+#include "tunnel/tunnel.h"
+
+struct peer;
+
+/* One session's keys (tunnel/keypair.c). */
+struct keypair {
+	struct peer *peer;
+	uint32_t local, remote;   /* our receiver index, and the peer's */
+	uint8_t send_key[WG_KEY_LEN], recv_key[WG_KEY_LEN];
+	uint64_t send_counter;    /* the next nonce we use */
+	uint64_t born;            /* ms */
+	bool confirmed;           /* the peer has sent on it */
+	struct replay replay;
+};
+
+struct peer {
+	uint8_t public_key[WG_KEY_LEN];
+	uint8_t psk[WG_KEY_LEN];  /* zeros if none */
+	bool has_psk;
+	uint8_t ss[WG_KEY_LEN];   /* X25519(our private, public_key) */
+	uint8_t mac1_key[WG_HASH_LEN];  /* for our responses to it */
+	uint8_t reply_key[WG_HASH_LEN]; /* opens its cookie replies */
+	uint8_t last_mac1[WG_MAC_LEN];  /* of our last response to it */
+	uint8_t cookie[WG_MAC_LEN];     /* its cookie, for mac2 */
+	uint64_t cookie_at;             /* ms; 0: none */
+	uint8_t timestamp[WG_TAI64N_LEN]; /* of its latest initiation */
+	uint64_t last_initiation;       /* ms */
+	struct tunnel_endpoint endpoint;
+	bool has_endpoint;
+	uint16_t keepalive;             /* persistent, seconds */
+	struct keypair *kp[TUNNEL_SESSIONS]; /* a ring; next_slot is the oldest */
+	unsigned next_slot;
+	struct keypair *current;        /* newest confirmed: we send with it */
+	uint64_t last_sent, keepalive_due;
+	uint64_t handshake_at;          /* ms of the latest handshake */
+	uint64_t rx_bytes, tx_bytes;
+	struct peer *active_prev, *active_next; /* peers holding keypairs */
+	bool active;
+};
+
+struct tunnel {
+	struct tunnel_config cfg;
+	const struct tunnel_ops *ops;
+	struct blake2s *b2s;
+	struct noise_static me;
+	struct cookie_checker cookies;
+	struct ratelimit *limiter;     /* handshakes per source, under load */
+	struct index *index;
+	struct allowedips *allowed;
+	struct peer_table *peers;
+	struct peer *active;           /* list of peers with keypairs */
+	/* load: initiations in the current second */
+	uint64_t second, in_second, under_load_until;
+	bool forced;
+	struct tunnel_stats stats;
+};
+
+static inline void tstat(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void tdrop(struct tunnel *t, enum tunnel_drop d)
+{
+	tstat(&t->stats.dropped[d], 1);
+}
+
+/* tunnel/peer.c: the table of peers by public key */
+struct peer_table *peer_table_new(void);
+void peer_table_free(struct peer_table *pt);
+struct peer *peer_find(const struct peer_table *pt, const uint8_t key[WG_KEY_LEN]);
+/* A new, zeroed peer with that key in the table; NULL without memory. */
+struct peer *peer_insert(struct peer_table *pt, const uint8_t key[WG_KEY_LEN]);
+void peer_erase(struct peer_table *pt, struct peer *p);
+size_t peer_count(const struct peer_table *pt);
+void peer_table_each(const struct peer_table *pt, void (*fn)(void *ctx, struct peer *p),
+		     void *ctx);
+
+/* tunnel/keypair.c */
+/* A keypair for p's index remote, its keys still to be set. */
+struct keypair *keypair_new(struct peer *p, uint32_t remote, uint64_t now);
+void keypair_free(struct keypair *kp);
+/* Open data message msg[0..len) in place (the plaintext at msg + 16,
+ * len - 32 bytes); false if it does not authenticate. */
+bool keypair_open(struct keypair *kp, uint8_t *msg, size_t len);
+/* Seal the plaintext at msg + 16 (len bytes) in place, padded to 16 but
+ * not past mtu (0: no cap), behind a header; the message's length, or 0
+ * when the keypair is spent. msg has room for len + TUNNEL_HEADROOM +
+ * TUNNEL_TAILROOM. */
+size_t keypair_seal(struct keypair *kp, uint8_t *msg, size_t len, size_t mtu);
+/* Whether it may still receive (or, sending, send) at now. */
+bool keypair_alive(const struct keypair *kp, uint64_t now, bool sending);
+
+/* tunnel/session.c: a peer's keypairs and timers */
+/* Install a new keypair (not yet confirmed), retiring the oldest. */
+void session_add(struct tunnel *t, struct peer *p, struct keypair *kp);
+/* kp authenticated a packet: confirm it, and send with it if it is newer. */
+void session_confirm(struct tunnel *t, struct keypair *kp);
+/* Drop every keypair of p (removal, or a new private key). */
+void session_clear(struct tunnel *t, struct peer *p);
+/* Expire what is due, send keepalives. */
+void session_tick(struct tunnel *t, struct peer *p, uint64_t now);
+/* Send an empty data message (a keepalive) to p, if it has a session. */
+void session_keepalive(struct tunnel *t, struct peer *p, uint64_t now);
+
+/* tunnel/handshake.c */
+void handshake_initiation(struct tunnel *t, const struct tunnel_endpoint *from, uint8_t *msg,
+			  uint64_t now);
+void handshake_cookie(struct tunnel *t, const uint8_t *msg, uint64_t now);
+
+/* tunnel/transport.c */
+void transport_receive(struct tunnel *t, const struct tunnel_endpoint *from, uint8_t *msg,
+		       size_t len, size_t cap, uint64_t now);
+/* Seal the packet at buf + TUNNEL_HEADROOM for p and send it. */
+void transport_send(struct tunnel *t, struct peer *p, uint8_t *buf, size_t len, uint64_t now);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * A peer's sessions and timers. Keypairs live in a ring of TUNNEL_SESSIONS:
+ * a new one replaces the oldest, so a peer that re-handshakes every few
+ * seconds (Firezone's clients do) still has its previous sessions for
+ * packets already in flight. A responder's new keypair waits for the
+ * peer's first packet on it before we send with it (key confirmation: only
+ * then do we know the peer has it); the newest confirmed one sends.
+ *
+ * The responder never starts a handshake (the initiator rekeys), so the
+ * timers here are only: expiry (a keypair lives REJECT_AFTER_TIME), the
+ * keepalive owed 10 s after data came in and nothing went back, and the
+ * persistent keepalive.
+ */
+#include "tunnel/engine.h"
+
+static void activate(struct tunnel *t, struct peer *p)
+{
+	if (p->active)
+		return;
+	p->active = true;
+	p->active_prev = NULL;
+	p->active_next = t->active;
+	if (t->active)
+		t->active->active_prev = p;
+	t->active = p;
+}
+
+static void deactivate(struct tunnel *t, struct peer *p)
+{
+	if (!p->active)
+		return;
+	if (p->active_prev)
+		p->active_prev->active_next = p->active_next;
+	else
+		t->active = p->active_next;
+	if (p->active_next)
+		p->active_next->active_prev = p->active_prev;
+	p->active = false;
+	p->active_prev = p->active_next = NULL;
+}
+
+static void retire(struct tunnel *t, struct peer *p, unsigned slot)
+{
+	struct keypair *kp = p->kp[slot];
+
+	if (!kp)
+		return;
+	if (p->current == kp)
+		p->current = NULL;
+	index_remove(t->index, kp->local);
+	keypair_free(kp);
+	p->kp[slot] = NULL;
+	tstat(&t->stats.sessions, (uint64_t)-1);
+}
+
+void session_add(struct tunnel *t, struct peer *p, struct keypair *kp)
+{
+	unsigned slot = p->next_slot;
+
+	retire(t, p, slot);
+	p->kp[slot] = kp;
+	p->next_slot = (slot + 1) % TUNNEL_SESSIONS;
+	tstat(&t->stats.sessions, 1);
+	activate(t, p);
+}
+
+void session_confirm(struct tunnel *t, struct keypair *kp)
+{
+	struct peer *p = kp->peer;
+
+	kp->confirmed = true;
+	if (!p->current || kp->born >= p->current->born)
+		p->current = kp;
+}
+
+void session_clear(struct tunnel *t, struct peer *p)
+{
+	for (unsigned i = 0; i < TUNNEL_SESSIONS; i++)
+		retire(t, p, i);
+	p->keepalive_due = 0;
+	deactivate(t, p);
+}
+
+void session_keepalive(struct tunnel *t, struct peer *p, uint64_t now)
+{
+	uint8_t msg[TUNNEL_HEADROOM + TUNNEL_TAILROOM];
+
+	transport_send(t, p, msg, 0, now);
+	tstat(&t->stats.keepalives, 1);
+}
+
+void session_tick(struct tunnel *t, struct peer *p, uint64_t now)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < TUNNEL_SESSIONS; i++) {
+		if (p->kp[i] && !keypair_alive(p->kp[i], now, false))
+			retire(t, p, i);
+		any = any || p->kp[i];
+	}
+	if (p->current && (p->keepalive_due && now >= p->keepalive_due))
+		session_keepalive(t, p, now);
+	else if (p->current && p->keepalive &&
+		 now - p->last_sent >= (uint64_t)p->keepalive * 1000)
+		session_keepalive(t, p, now);
+	if (!any) {
+		p->keepalive_due = 0;
+		deactivate(t, p);
+	}
+}
