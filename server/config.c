@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define FIELD(f) offsetof(struct config, f)
@@ -54,6 +55,28 @@ static bool check_node_id(const char *v, char *why, size_t n)
 	if (config_valid_node_id(v))
 		return true;
 	snprintf(why, n, "'%s' is not 1-64 of A-Z a-z 0-9 . _ -", v);
+	return false;
+}
+
+/* A network interface name: 1-15 of A-Z a-z 0-9 . _ - (IFNAMSIZ). */
+static bool check_ifname(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '_')
+			len = 0;
+	if (len >= 1 && len <= 15 && strcmp(v, ".") != 0 && strcmp(v, "..") != 0)
+		return true;
+	snprintf(why, n, "'%s' is not 1-15 of A-Z a-z 0-9 . _ -", v);
+	return false;
+}
+
+static bool check_readable(const char *v, char *why, size_t n)
+{
+	if (access(v, R_OK) == 0)
+		return true;
+	snprintf(why, n, "%s: %s", v, strerror(errno));
 	return false;
 }
 
@@ -165,6 +188,20 @@ const struct config_opt config_options[] = {
 	    "1000", "N", "TCP and TLS connections one address (IPv6: /64) may hold; 0: any."),
 	NUM("max-stream-connections", T_INT, stream_max, 0, 1048576, "0", "N",
 	    "TCP and TLS connections in all; 0: half the open-file limit."),
+	{ .name = "wg-config", .type = T_STR, .off = FIELD(wg_config), .arg = "FILE",
+	  .check = check_readable,
+	  .help = "WireGuard keys and peers, in wg setconf format: turns the responder on." },
+	PORT("wg-listening-port", wg_listening_port, 0, NULL,
+	     "WireGuard UDP port. Default: the file's ListenPort, else 51820."),
+	{ .name = "wg-tun", .type = T_STR, .off = FIELD(wg_tun), .arg = "NAME",
+	  .check = check_ifname, .help = "Gateway mode: make TUN device NAME for the tunnel." },
+	LIST("wg-address", T_CIDRLIST, wg_address, CONFIG_MAX_WG_ADDRESSES, "CIDR",
+	     "An address of the wg-tun device, as ip/len; repeatable."),
+	{ .name = "wg-name", .type = T_STR, .off = FIELD(wg_name), .def = "tern0", .arg = "NAME",
+	  .check = check_ifname, .help = "The UAPI socket's name when there is no wg-tun." },
+	NUM("wg-mtu", T_INT, wg_mtu, 576, 65535, "1420", "BYTES", "The wg-tun device's MTU."),
+	NUM("wg-cookie-threshold", T_INT, wg_cookie_threshold, 0, 10000000, "4000", "N",
+	    "Handshakes a second past which cookies are demanded; 0: always."),
 	STR("pidfile", pidfile, "FILE", "Write the process id here."),
 	STR("proc-user", proc_user, "USER", "Drop privileges to this user after binding."),
 	STR("proc-group", proc_group, "GROUP", "Drop privileges to this group after binding."),
@@ -756,6 +793,29 @@ static int set_prom(struct config *c, const struct config_opt *o, const char *v,
 	return replace_str(c, o, buf, why, n);
 }
 
+/* "ip/len": an address of the TUN device with its prefix length. */
+static int set_cidr(struct config *c, const struct config_opt *o, const char *v, char *why,
+		    size_t n)
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	const char *slash = v ? strchr(v, '/') : NULL;
+	long long len;
+	int family;
+
+	if (!slash || (size_t)(slash - v) >= sizeof ip) {
+		snprintf(why, n, "'%s' is not address/length", v ? v : "");
+		return -1;
+	}
+	memcpy(ip, v, (size_t)(slash - v));
+	ip[slash - v] = '\0';
+	family = config_ip_family(ip);
+	if (!family || !parse_long(slash + 1, 0, family == AF_INET ? 32 : 128, &len)) {
+		snprintf(why, n, "'%s' is not address/length", v);
+		return -1;
+	}
+	return list_add(c, o, v, "addresses", why, n);
+}
+
 static const setter_fn setters[T_NTYPES] = {
 	[T_BOOL] = set_bool,	     [T_NOTBOOL] = set_bool,	[T_LEVEL] = set_bool,
 	[T_INT] = set_number,	     [T_SECS] = set_number,	[T_U64] = set_number,
@@ -763,6 +823,7 @@ static const setter_fn setters[T_NTYPES] = {
 	[T_IPLIST] = set_iplist,     [T_USERLIST] = set_user,	[T_SECRETLIST] = set_secret,
 	[T_RANGELIST] = set_range,   [T_EXTIP] = set_extip,	[T_KEY32] = set_key32,
 	[T_HOSTPORT] = set_hostport, [T_PROM_PORT] = set_prom,	[T_PROM_ADDR] = set_prom,
+	[T_CIDRLIST] = set_cidr,
 };
 
 /* ---- applying one option ------------------------------------------------ */
@@ -817,7 +878,7 @@ void config_defaults(struct config *c)
 static bool is_list(const struct config_opt *o)
 {
 	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
-	       o->type == T_RANGELIST;
+	       o->type == T_RANGELIST || o->type == T_CIDRLIST;
 }
 
 /* Free what row o owns; passwords and secrets are wiped first. */

@@ -18,6 +18,7 @@ enum config_limits {
 	CONFIG_MAX_USERDB_USERS = 1000000, /* lines of a userdb file */
 	CONFIG_MAX_AUTH_SECRETS = 16,      /* static-auth-secret, for rotation */
 	CONFIG_MAX_PEER_RANGES = 1024,     /* each of allowed- and denied-peer-ip */
+	CONFIG_MAX_WG_ADDRESSES = 8,
 	CONFIG_MAX_PEER_RANGE_LEN = 128,   /* one range as text, in bytes */
 	CONFIG_MAX_USERNAME_LEN = 508,     /* RFC 8489 s14.3: under 509 bytes */
 	CONFIG_MAX_SECRET_LEN = 256,       /* a password or static-auth-secret */
@@ -99,6 +100,15 @@ struct config {
 	int verbose; /* enum log_level; `verbose` flag means INFO+1 */
 	/* stats endpoint */
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
+	/* the WireGuard responder: on when wg_config is set */
+	char *wg_config;        /* wg(8) setconf file: keys and peers */
+	uint16_t wg_listening_port; /* 0: the file's ListenPort, else 51820 */
+	char *wg_tun;           /* gateway mode: the TUN device ternd makes */
+	char *wg_address[CONFIG_MAX_WG_ADDRESSES]; /* "ip/len" for wg_tun */
+	int n_wg_address;
+	char *wg_name;          /* the UAPI name when there is no wg_tun */
+	int wg_mtu;
+	int wg_cookie_threshold; /* handshakes/s past which mac2 is asked; 0: always */
 	/* the store */
 	char *redis_url; /* NULL: state in memory */
 	char *node_id;   /* NULL: the host name */

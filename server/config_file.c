@@ -11,6 +11,7 @@
  */
 #include "server/config.h"
 #include "server/config_opt.h"
+#include "server/wgconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -349,7 +350,7 @@ static void check_ports(const struct config *c, struct config_sink *s)
 	if (tls_on(c) && !c->no_tcp && c->tls_listening_port == c->listening_port)
 		problem(s, "%s: tls-listening-port: %u is also listening-port (TCP)",
 			from(c, "tls-listening-port"), c->tls_listening_port);
-	if (c->no_udp && c->no_tcp && !tls_on(c) && !dtls_on(c))
+	if (c->no_udp && c->no_tcp && !tls_on(c) && !dtls_on(c) && !c->wg_config)
 		problem(s, "%s: no-udp and no-tcp are set and TLS and DTLS are off: nothing to listen on",
 			from(c, "no-tcp"));
 }
@@ -438,8 +439,33 @@ static void check_process(const struct config *c, struct config_sink *s)
 			c->proc_group);
 }
 
+static void wg_problem(void *ctx, const char *msg)
+{
+	problem(ctx, "%s", msg);
+}
+
+/* The WireGuard file is read whole, so --check reports its own lines. */
+static void check_wg(const struct config *c, struct config_sink *s)
+{
+	struct wgconf wc;
+
+	if (!c->wg_config) {
+		if (c->wg_tun || c->n_wg_address)
+			problem(s, "%s: %s needs wg-config (the keys and peers)",
+				from(c, c->wg_tun ? "wg-tun" : "wg-address"),
+				c->wg_tun ? "wg-tun" : "wg-address");
+		return;
+	}
+	if (c->n_wg_address && !c->wg_tun)
+		problem(s, "%s: wg-address is for the wg-tun device, and wg-tun is not set",
+			from(c, "wg-address"));
+	wgconf_load(c->wg_config, &wc, wg_problem, s);
+	wgconf_free(&wc);
+}
+
 static void validate(const struct config *c, struct config_sink *s)
 {
+	check_wg(c, s);
 	check_ports(c, s);
 	check_addrs(c, s);
 	check_tls(c, s);

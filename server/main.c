@@ -28,6 +28,7 @@
 #include "server/store.h"
 #include "server/tls.h"
 #include "server/turn.h"
+#include "server/wg.h"
 #include "server/worker.h"
 
 enum { EXIT_START = 1, EXIT_CONFIG = 2 };
@@ -123,6 +124,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	log_reopen();
 	log_info("SIGHUP: log reopened, credentials read again");
 	store_reload(srv->store);
+	wg_reload(srv->wg);
 }
 
 static int worker_count(const struct config *c)
@@ -210,12 +212,15 @@ static int start(struct server *srv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
+	/* the WireGuard responder: its TUN device and sockets before privileges go */
+	srv->wg = wg_new(srv, err, errlen);
+	return srv->wg || !*err ? 0 : -1;
 }
 
 /* Free what start() made; the worker threads have been joined by now. */
 static void release(struct server *srv)
 {
+	wg_free(srv->wg);
 	for (int i = 0; i < srv->n_workers; i++)
 		worker_free(srv->workers[i]);
 	if (srv->tls)
@@ -262,6 +267,10 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 			goto out;
 		}
 	}
+	if (wg_start(srv->wg) < 0) {
+		snprintf(err, errlen, "cannot start the WireGuard thread");
+		goto out;
+	}
 	log_listeners(srv);
 	log_info("ternd ready: %d workers", srv->n_workers);
 	event_base_dispatch(base);
@@ -271,6 +280,7 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	else
 		rc = 0;
 out:
+	wg_stop(srv->wg);
 	for (int i = 0; i < started; i++)
 		worker_stop(srv->workers[i]);
 	stats_free(st);

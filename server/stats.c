@@ -15,6 +15,7 @@
 
 #include "server/netaddr.h"
 #include "server/stats.h"
+#include "server/wg.h"
 #include "server/fleet.h"
 #include "server/json.h"
 #include "server/store.h"
@@ -327,9 +328,11 @@ static void write_json(struct evbuffer *b, const struct stats *s)
 		if (i + 1 < v->n)
 			evbuffer_add(b, ",", 1);
 	}
-	evbuffer_add_printf(b, "],\"nodes\":%d,\"allocations\":%llu,\"read_at\":%lld}}\n",
+	evbuffer_add_printf(b, "],\"nodes\":%d,\"allocations\":%llu,\"read_at\":%lld}",
 			    v ? v->n : 1, (unsigned long long)total,
 			    (long long)(v ? v->at : (int64_t)time(NULL)));
+	wg_json(s->srv->wg, b);
+	evbuffer_add_printf(b, "}\n");
 }
 
 static void stats_on_request(struct evhttp_request *req, void *arg)
@@ -363,6 +366,7 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 			counters_sum(sum, &s->srv->workers[i]->counters);
 		write_metrics(b, s, sum);
 		write_turn(b, s->srv, sum);
+		wg_metrics(s->srv->wg, b);
 		free(sum);
 		reply(req, 200, "OK", "text/plain; version=0.0.4", b);
 	} else {

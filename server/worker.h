@@ -45,6 +45,7 @@ struct server {
 	struct policy *policy;
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
 	struct srclimit *streams; /* stream connections per source, all workers */
+	struct wg *wg;           /* the WireGuard responder's thread, or NULL */
 	struct store *store;     /* on the main loop; NULL until run() opens it */
 	_Atomic bool draining;   /* SIGUSR1: no new allocations here */
 	struct event_base *base; /* the main loop's */
@@ -63,6 +64,7 @@ struct quota;
 struct reserve;
 struct tcp_hub;
 struct srclimit;
+struct wg;
 struct tcp_attempt;
 struct store;
 struct records;

@@ -61,7 +61,7 @@ struct tunnel {
 	struct ratelimit *limiter;     /* handshakes per source, under load */
 	struct index *index;
 	struct allowedips *allowed;
-	struct peer_table *peers;
+	struct peers *peers;
 	struct peer *active;           /* list of peers with keypairs */
 	/* load: initiations in the current second */
 	uint64_t second, in_second, under_load_until;
@@ -81,14 +81,14 @@ static inline void tdrop(struct tunnel *t, enum tunnel_drop d)
 }
 
 /* tunnel/peer.c: the table of peers by public key */
-struct peer_table *peer_table_new(void);
-void peer_table_free(struct peer_table *pt);
-struct peer *peer_find(const struct peer_table *pt, const uint8_t key[WG_KEY_LEN]);
+struct peers *peers_new(void);
+void peers_free(struct peers *pt);
+struct peer *peers_find(const struct peers *pt, const uint8_t key[WG_KEY_LEN]);
 /* A new, zeroed peer with that key in the table; NULL without memory. */
-struct peer *peer_insert(struct peer_table *pt, const uint8_t key[WG_KEY_LEN]);
-void peer_erase(struct peer_table *pt, struct peer *p);
-size_t peer_count(const struct peer_table *pt);
-void peer_table_each(const struct peer_table *pt, void (*fn)(void *ctx, struct peer *p),
+struct peer *peers_insert(struct peers *pt, const uint8_t key[WG_KEY_LEN]);
+void peers_erase(struct peers *pt, struct peer *p);
+size_t peers_count(const struct peers *pt);
+void peers_each(const struct peers *pt, void (*fn)(void *ctx, struct peer *p),
 		     void *ctx);
 
 /* tunnel/keypair.c */

@@ -159,7 +159,7 @@ void handshake_initiation(struct tunnel *t, const struct tunnel_endpoint *from, 
 		tdrop(t, TD_HANDSHAKE);
 		return;
 	}
-	p = peer_find(t->peers, in.static_key);
+	p = peers_find(t->peers, in.static_key);
 	if (!p)
 		tdrop(t, TD_UNKNOWN_PEER); /* no answer at all */
 	else if (fresh(t, p, &in, now))

@@ -26,7 +26,7 @@ struct tunnel *tunnel_new(const struct tunnel_config *cfg, const struct tunnel_o
 	t->limiter = ratelimit_new(TUNNEL_RATE, TUNNEL_BURST, TUNNEL_RATE_TABLE, key);
 	t->index = index_new(cfg->shard, cfg->shard_bits);
 	t->allowed = allowedips_new();
-	t->peers = peer_table_new();
+	t->peers = peers_new();
 	if (!t->b2s || !t->limiter || !t->index || !t->allowed || !t->peers ||
 	    !noise_static_init(&t->me, t->b2s, cfg->private_key) ||
 	    !cookie_checker_init(&t->cookies, t->b2s, t->me.public_key)) {
@@ -47,8 +47,8 @@ void tunnel_free(struct tunnel *t)
 	if (!t)
 		return;
 	if (t->peers && t->index)
-		peer_table_each(t->peers, clear_peer, t);
-	peer_table_free(t->peers);
+		peers_each(t->peers, clear_peer, t);
+	peers_free(t->peers);
 	allowedips_free(t->allowed);
 	index_free(t->index);
 	ratelimit_free(t->limiter);
@@ -60,6 +60,11 @@ void tunnel_free(struct tunnel *t)
 const uint8_t *tunnel_public_key(const struct tunnel *t)
 {
 	return t->me.public_key;
+}
+
+void tunnel_private_key(const struct tunnel *t, uint8_t out[WG_KEY_LEN])
+{
+	memcpy(out, t->me.private_key, WG_KEY_LEN);
 }
 
 void tunnel_from_network(struct tunnel *t, const struct tunnel_endpoint *from, uint8_t *p,
@@ -129,14 +134,14 @@ void tunnel_force_cookies(struct tunnel *t, bool on)
 
 int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
 {
-	struct peer *p = peer_find(t->peers, pc->public_key);
+	struct peer *p = peers_find(t->peers, pc->public_key);
 	uint8_t ss[WG_KEY_LEN];
 
 	if (sodium_memcmp(pc->public_key, t->me.public_key, WG_KEY_LEN) == 0 ||
 	    !noise_precompute(&t->me, pc->public_key, ss))
 		return -EINVAL;
 	if (!p) {
-		p = peer_insert(t->peers, pc->public_key);
+		p = peers_insert(t->peers, pc->public_key);
 		if (!p) {
 			sodium_memzero(ss, sizeof ss);
 			return -ENOMEM;
@@ -146,7 +151,7 @@ int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
 				  p->public_key, WG_KEY_LEN) ||
 		    !blake2s_hash(t->b2s, p->reply_key, (const uint8_t *)WG_LABEL_COOKIE, 8,
 				  p->public_key, WG_KEY_LEN)) {
-			peer_erase(t->peers, p);
+			peers_erase(t->peers, p);
 			sodium_memzero(ss, sizeof ss);
 			return -ENOMEM;
 		}
@@ -169,7 +174,7 @@ int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
 int tunnel_peer_allow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], bool replace,
 		      int family, const uint8_t *ip, uint8_t plen)
 {
-	struct peer *p = peer_find(t->peers, public_key);
+	struct peer *p = peers_find(t->peers, public_key);
 
 	if (!p)
 		return -ENOENT;
@@ -178,22 +183,75 @@ int tunnel_peer_allow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], bo
 	return ip ? allowedips_insert(t->allowed, family, ip, plen, p) : 0;
 }
 
+int tunnel_peer_disallow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], int family,
+			 const uint8_t *ip, uint8_t plen)
+{
+	struct peer *p = peers_find(t->peers, public_key);
+
+	if (!p)
+		return -ENOENT;
+	allowedips_remove(t->allowed, family, ip, plen, p);
+	return 0;
+}
+
+int tunnel_peer_get(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN],
+		    struct tunnel_peer_conf *pc)
+{
+	const struct peer *p = peers_find(t->peers, public_key);
+
+	if (!p)
+		return -ENOENT;
+	memset(pc, 0, sizeof *pc);
+	memcpy(pc->public_key, p->public_key, WG_KEY_LEN);
+	memcpy(pc->preshared_key, p->psk, WG_KEY_LEN);
+	pc->has_preshared_key = p->has_psk;
+	pc->keepalive = p->keepalive;
+	pc->has_endpoint = p->has_endpoint;
+	pc->endpoint = p->endpoint;
+	return 0;
+}
+
+struct keys {
+	uint8_t (*k)[WG_KEY_LEN];
+	size_t n;
+};
+
+static void key_of(void *ctx, struct peer *p)
+{
+	struct keys *ks = ctx;
+
+	memcpy(ks->k[ks->n++], p->public_key, WG_KEY_LEN);
+}
+
+void tunnel_peer_clear(struct tunnel *t)
+{
+	struct keys ks = { .k = malloc((peers_count(t->peers) + 1) * WG_KEY_LEN) };
+
+	if (!ks.k)
+		return;
+	/* keys first: removal moves entries in the table being walked */
+	peers_each(t->peers, key_of, &ks);
+	for (size_t i = 0; i < ks.n; i++)
+		tunnel_peer_remove(t, ks.k[i]);
+	free(ks.k);
+}
+
 int tunnel_peer_remove(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN])
 {
-	struct peer *p = peer_find(t->peers, public_key);
+	struct peer *p = peers_find(t->peers, public_key);
 
 	if (!p)
 		return -ENOENT;
 	session_clear(t, p);
 	allowedips_remove_value(t->allowed, p);
-	peer_erase(t->peers, p);
+	peers_erase(t->peers, p);
 	tstat(&t->stats.peers, (uint64_t)-1);
 	return 0;
 }
 
 bool tunnel_peer_exists(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN])
 {
-	return peer_find(t->peers, public_key) != NULL;
+	return peers_find(t->peers, public_key) != NULL;
 }
 
 struct each {
@@ -226,7 +284,7 @@ void tunnel_peer_each(const struct tunnel *t,
 {
 	struct each e = { .fn = fn, .ctx = ctx };
 
-	peer_table_each(t->peers, show_peer, &e);
+	peers_each(t->peers, show_peer, &e);
 }
 
 static void show_prefix(void *ctx, int family, const uint8_t *ip, uint8_t plen, void *value)

@@ -119,6 +119,8 @@ struct tunnel;
 struct tunnel *tunnel_new(const struct tunnel_config *cfg, const struct tunnel_ops *ops);
 void tunnel_free(struct tunnel *t);
 const uint8_t *tunnel_public_key(const struct tunnel *t);
+/* Our private key, for the UAPI's get (root only), into out. */
+void tunnel_private_key(const struct tunnel *t, uint8_t out[WG_KEY_LEN]);
 
 /*
  * A datagram from the network, at p[0..len), p having cap bytes (a data
@@ -138,10 +140,18 @@ void tunnel_force_cookies(struct tunnel *t, bool on);
 /* Add a peer or change one (its sessions stay). 0, -EINVAL (a key that
  * gives an all-zero DH, or is ours) or -ENOMEM. */
 int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc);
+/* Fill pc with the peer's configuration; -ENOENT if there is none. */
+int tunnel_peer_get(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN],
+		    struct tunnel_peer_conf *pc);
+/* Remove every peer. */
+void tunnel_peer_clear(struct tunnel *t);
 /* Give prefix ip/plen (family 4 or 6) to the peer; with replace, first take
  * all of its prefixes away (ip NULL: only that). 0, -ENOENT, -EINVAL, -ENOMEM. */
 int tunnel_peer_allow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], bool replace,
 		      int family, const uint8_t *ip, uint8_t plen);
+/* Take prefix ip/plen from the peer, if it has it. */
+int tunnel_peer_disallow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], int family,
+			 const uint8_t *ip, uint8_t plen);
 /* Remove a peer, its prefixes and its sessions. 0 or -ENOENT. */
 int tunnel_peer_remove(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN]);
 bool tunnel_peer_exists(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN]);

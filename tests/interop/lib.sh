@@ -427,8 +427,14 @@ wait_for() {
 
 # ---- cleanup ----------------------------------------------------------------
 
+# at_exit CMD...: run CMD when the test ends, before the rest of the cleanup
+# (for what lib.sh does not know about: network namespaces, interfaces).
+_exit_cmds=()
+at_exit() { _exit_cmds+=("$*"); }
+
 _interop_exit() {
-	local pid log
+	local pid log cmd
+	for cmd in "${_exit_cmds[@]}"; do eval "$cmd" >/dev/null 2>&1; done
 	for pid in "${_bg_pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null

@@ -259,6 +259,7 @@ def cmd_replay(a):
     msg = link.ini.initiation(link.sender)
     link.s.send(msg)
     first = link.s.recv(2048)
+    time.sleep(0.1)  # past the 50-a-second flood limit: only the timestamp can stop it
     link.s.send(msg)
     try:
         second = link.s.recv(2048)

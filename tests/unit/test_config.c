@@ -549,6 +549,47 @@ static void test_nothing_to_listen_on(void **state)
 	assert_err_at(f, 2, "no-udp and no-tcp are set and TLS and DTLS are off: nothing to listen on");
 }
 
+/* The WireGuard options: names, CIDR lists, and wg-config read whole by the
+ * validation, its problems at the file's own lines. */
+static void test_wireguard(void **state)
+{
+	struct fixture *f = *state;
+	char want[CONFIG_ERR_LEN];
+
+	assert_int_equal(set(f, "wg-tun", "tern0"), 0);
+	assert_int_equal(set(f, "wg-tun", "this-name-is-too-long"), -1);
+	assert_string_equal(f->err,
+			    "test: wg-tun: 'this-name-is-too-long' is not 1-15 of A-Z a-z 0-9 . _ -");
+	assert_int_equal(set(f, "wg-name", "../x"), -1);
+	assert_int_equal(set(f, "wg-address", "10.0.0.1/24"), 0);
+	assert_int_equal(set(f, "wg-address", "fd00::1/64"), 0);
+	assert_int_equal(f->c.n_wg_address, 2);
+	assert_int_equal(set(f, "wg-address", "10.0.0.1"), -1);
+	assert_int_equal(set(f, "wg-address", "10.0.0.1/33"), -1);
+	assert_int_equal(f->c.wg_cookie_threshold, 4000);
+	assert_int_equal(f->c.wg_mtu, 1420);
+	assert_string_equal(f->c.wg_name, "tern0");
+	/* wg-tun without wg-config */
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
+	assert_string_equal(f->err, "test: wg-tun needs wg-config (the keys and peers)");
+	/* a file with a problem: reported at its own line */
+	write_temp(f->path2, sizeof(f->path2),
+		   "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+		   "[Peer]\nPublicKey = nope\n");
+	assert_int_equal(set(f, "wg-config", f->path2), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
+	snprintf(want, sizeof(want), "%s:4: PublicKey: not a base64 key of 32 bytes", f->path2);
+	assert_string_equal(f->err, want);
+	assert_int_equal(set(f, "wg-config", "/nonexistent/wg.conf"), -1);
+	/* with only WireGuard on, there is something to listen on */
+	write_temp(f->path2, sizeof(f->path2),
+		   "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n");
+	assert_int_equal(set(f, "wg-config", f->path2), 0);
+	assert_int_equal(set(f, "no-udp", "yes"), 0);
+	assert_int_equal(set(f, "no-tcp", "yes"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), 0);
+}
+
 static void test_check_file_counts_every_problem(void **state)
 {
 	struct fixture *f = *state;
@@ -1362,6 +1403,7 @@ int main(void)
 		T(test_cert_without_pkey),
 		T(test_no_tls_skips_cert_check),
 		T(test_nothing_to_listen_on),
+		T(test_wireguard),
 		T(test_check_file_counts_every_problem),
 		T(test_argv_forms),
 		T(test_argv_flag_value_and_glued_short),

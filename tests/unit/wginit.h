@@ -39,18 +39,20 @@ struct initiator {
 	struct session s;          /* the latest session */
 };
 
-static void kdf(struct blake2s *b, uint8_t ck[32], const uint8_t *in, size_t len, uint8_t *k2,
+#define WGINIT_FN static __attribute__((unused))
+
+WGINIT_FN void kdf(struct blake2s *b, uint8_t ck[32], const uint8_t *in, size_t len, uint8_t *k2,
 		uint8_t *k3)
 {
 	WGINIT_CHECK(blake2s_kdf(b, ck, in, len, ck, k2, k3));
 }
 
-static void mixh(struct blake2s *b, uint8_t h[32], const uint8_t *p, size_t len)
+WGINIT_FN void mixh(struct blake2s *b, uint8_t h[32], const uint8_t *p, size_t len)
 {
 	WGINIT_CHECK(blake2s_hash(b, h, h, 32, p, len));
 }
 
-static void aead0(uint8_t *out, const uint8_t *p, size_t len, const uint8_t h[32],
+WGINIT_FN void aead0(uint8_t *out, const uint8_t *p, size_t len, const uint8_t h[32],
 		  const uint8_t k[32])
 {
 	static const uint8_t zero[12];
@@ -58,7 +60,7 @@ static void aead0(uint8_t *out, const uint8_t *p, size_t len, const uint8_t h[32
 	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, p, len, h, 32, NULL, zero, k);
 }
 
-static void initiator_init(struct initiator *x, const uint8_t responder[32], uint16_t port)
+WGINIT_FN void initiator_init(struct initiator *x, const uint8_t responder[32], uint16_t port)
 {
 	memset(x, 0, sizeof *x);
 	randombytes_buf(x->priv, 32);
@@ -69,7 +71,7 @@ static void initiator_init(struct initiator *x, const uint8_t responder[32], uin
 	x->ts = 0x400000000000000aull + 1700000000;
 }
 
-static void initiation(struct blake2s *b, struct initiator *x, uint8_t msg[148])
+WGINIT_FN void initiation(struct blake2s *b, struct initiator *x, uint8_t msg[148])
 {
 	uint8_t k[32], dh[32], tai[12], key[32];
 
@@ -104,7 +106,7 @@ static void initiation(struct blake2s *b, struct initiator *x, uint8_t msg[148])
 }
 
 /* Consume the response: true, with x->s the new session, if it checks. */
-static bool response(struct blake2s *b, struct initiator *x, const uint8_t *msg, size_t len)
+WGINIT_FN bool response(struct blake2s *b, struct initiator *x, const uint8_t *msg, size_t len)
 {
 	uint8_t dh[32], tau[32], k[32], key[32], mac[16], empty[1];
 
@@ -133,7 +135,7 @@ static bool response(struct blake2s *b, struct initiator *x, const uint8_t *msg,
 }
 
 /* A data message under session s carrying payload (a keepalive if len 0). */
-static size_t seal(struct session *s, const uint8_t *payload, size_t len, uint8_t *out)
+WGINIT_FN size_t seal(struct session *s, const uint8_t *payload, size_t len, uint8_t *out)
 {
 	size_t padded = (len + 15) & ~(size_t)15;
 	uint8_t nonce[12] = { 0 };
@@ -143,14 +145,15 @@ static size_t seal(struct session *s, const uint8_t *payload, size_t len, uint8_
 	wg_put32(out + 4, s->remote);
 	wg_put64(out + 8, s->counter);
 	wg_put64(nonce + 4, s->counter++);
-	memcpy(out + 16, payload, len);
+	if (len)
+		memcpy(out + 16, payload, len);
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + 16, NULL, out + 16, padded, NULL, 0, NULL,
 						  nonce, s->send);
 	return 16 + padded + 16;
 }
 
 /* Open a data message for session s; its plaintext length, or -1. */
-static __attribute__((unused)) long open_(struct session *s, uint8_t *msg, size_t len)
+WGINIT_FN long open_(struct session *s, uint8_t *msg, size_t len)
 {
 	uint8_t nonce[12] = { 0 };
 

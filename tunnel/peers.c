@@ -12,14 +12,14 @@
 
 #include "tunnel/engine.h"
 
-struct peer_table {
+struct peers {
 	struct peer **s;
 	uint32_t mask;
 	size_t n;
 	uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
-static uint32_t home(const struct peer_table *pt, const uint8_t k[WG_KEY_LEN])
+static uint32_t home(const struct peers *pt, const uint8_t k[WG_KEY_LEN])
 {
 	uint8_t h[crypto_shorthash_BYTES];
 
@@ -28,7 +28,7 @@ static uint32_t home(const struct peer_table *pt, const uint8_t k[WG_KEY_LEN])
 		(uint32_t)h[3] << 24) & pt->mask;
 }
 
-static struct peer **slot(const struct peer_table *pt, const uint8_t k[WG_KEY_LEN])
+static struct peer **slot(const struct peers *pt, const uint8_t k[WG_KEY_LEN])
 {
 	uint32_t i = home(pt, k);
 
@@ -37,9 +37,9 @@ static struct peer **slot(const struct peer_table *pt, const uint8_t k[WG_KEY_LE
 	return &pt->s[i];
 }
 
-struct peer_table *peer_table_new(void)
+struct peers *peers_new(void)
 {
-	struct peer_table *pt = calloc(1, sizeof *pt);
+	struct peers *pt = calloc(1, sizeof *pt);
 
 	if (!pt || sodium_init() < 0 || !(pt->s = calloc(64, sizeof *pt->s))) {
 		free(pt);
@@ -50,7 +50,7 @@ struct peer_table *peer_table_new(void)
 	return pt;
 }
 
-void peer_table_free(struct peer_table *pt)
+void peers_free(struct peers *pt)
 {
 	if (!pt)
 		return;
@@ -63,14 +63,14 @@ void peer_table_free(struct peer_table *pt)
 	free(pt);
 }
 
-struct peer *peer_find(const struct peer_table *pt, const uint8_t key[WG_KEY_LEN])
+struct peer *peers_find(const struct peers *pt, const uint8_t key[WG_KEY_LEN])
 {
 	return *slot(pt, key);
 }
 
-static bool grow(struct peer_table *pt)
+static bool grow(struct peers *pt)
 {
-	struct peer_table big = *pt;
+	struct peers big = *pt;
 
 	big.mask = pt->mask * 2 + 1;
 	big.s = calloc((size_t)big.mask + 1, sizeof *big.s);
@@ -85,7 +85,7 @@ static bool grow(struct peer_table *pt)
 	return true;
 }
 
-struct peer *peer_insert(struct peer_table *pt, const uint8_t key[WG_KEY_LEN])
+struct peer *peers_insert(struct peers *pt, const uint8_t key[WG_KEY_LEN])
 {
 	struct peer *p;
 
@@ -100,7 +100,7 @@ struct peer *peer_insert(struct peer_table *pt, const uint8_t key[WG_KEY_LEN])
 	return p;
 }
 
-void peer_erase(struct peer_table *pt, struct peer *p)
+void peers_erase(struct peers *pt, struct peer *p)
 {
 	struct peer **s = slot(pt, p->public_key);
 	uint32_t i, j;
@@ -127,12 +127,12 @@ out:
 	free(p);
 }
 
-size_t peer_count(const struct peer_table *pt)
+size_t peers_count(const struct peers *pt)
 {
 	return pt->n;
 }
 
-void peer_table_each(const struct peer_table *pt, void (*fn)(void *ctx, struct peer *p),
+void peers_each(const struct peers *pt, void (*fn)(void *ctx, struct peer *p),
 		     void *ctx)
 {
 	for (uint32_t i = 0; i <= pt->mask; i++)

@@ -1,0 +1,558 @@
+/*
+ * The tunnel's thread (see wg.h): datagrams in batches with recvmmsg,
+ * packets from the TUN device, the 100 ms tick, the UAPI socket, and
+ * SIGHUP's reload, all on one event loop.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "server/config.h"
+#include "server/limits.h"
+#include "server/log.h"
+#include "server/netaddr.h"
+#include "server/tun.h"
+#include "server/uapi.h"
+#include "server/wg.h"
+#include "server/wgconf.h"
+#include "server/worker.h"
+#include "tunnel/tunnel.h"
+
+enum {
+	WG_SOCKS = 2 * CONFIG_MAX_LISTEN_IPS,
+	WG_BATCH = 16,
+	WG_SLOT = 65536 + TUNNEL_TAILROOM,      /* a datagram, sealed again in place */
+	WG_READS_PER_EVENT = 8,                 /* batches, so the TUN gets its turn */
+	WG_TUN_READS_PER_EVENT = 64,
+	WG_TICK_MS = 100,
+};
+
+struct wg_sock {
+	struct wg *w;
+	int fd;
+	struct event *ev;
+	uint8_t family; /* STUN_FAMILY_* */
+	char name[NETADDR_STRLEN];
+};
+
+struct wg {
+	const struct server *srv;
+	const struct config *cfg;
+	struct event_base *base;
+	pthread_t thread;
+	bool running;
+	struct tunnel *t;
+	struct tunnel_ops ops;
+	struct wg_sock sock[WG_SOCKS];
+	int n_sock;
+	int tun_fd;
+	struct event *tun_ev, *tick;
+	struct uapi *uapi;
+	struct uapi_env env;
+	uint16_t port;
+	_Atomic uint64_t send_errors, tun_errors;
+	/* receive buffers */
+	struct mmsghdr rx[WG_BATCH];
+	struct iovec iov[WG_BATCH];
+	struct sockaddr_storage from[WG_BATCH];
+	uint8_t (*buf)[WG_SLOT];
+	uint8_t tunbuf[TUNNEL_HEADROOM + 65536 + TUNNEL_TAILROOM];
+};
+
+static uint64_t now_ms(struct wg *w)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(w->base, &tv);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* ---- the engine's ops ------------------------------------------------------ */
+
+static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
+{
+	struct wg *w = ctx;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (to->listener >= w->n_sock || to->conn)
+		return;
+	sl = netaddr_from_stun(&to->addr, &ss);
+	if (sendto(w->sock[to->listener].fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
+		w->send_errors++;
+}
+
+static void ops_deliver(void *ctx, const uint8_t *p, size_t len)
+{
+	struct wg *w = ctx;
+
+	if (w->tun_fd < 0 || write(w->tun_fd, p, len) != (ssize_t)len)
+		w->tun_errors++;
+}
+
+static void ops_random(void *ctx, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+static int listener_for(void *ctx, uint8_t family)
+{
+	struct wg *w = ctx;
+
+	for (int i = 0; i < w->n_sock; i++)
+		if (w->sock[i].family == family)
+			return i;
+	return -1;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void wg_on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg_sock *s = arg;
+	struct wg *w = s->w;
+	uint64_t now = now_ms(w);
+
+	for (int round = 0; round < WG_READS_PER_EVENT; round++) {
+		int n;
+
+		for (int i = 0; i < WG_BATCH; i++) {
+			w->rx[i].msg_hdr.msg_namelen = sizeof w->from[i];
+			w->rx[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(fd, w->rx, WG_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct tunnel_endpoint ep = { .listener = (uint16_t)(s - w->sock) };
+
+			if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC ||
+			    !netaddr_to_stun((struct sockaddr *)&w->from[i], &ep.addr))
+				continue;
+			tunnel_from_network(w->t, &ep, w->buf[i], w->rx[i].msg_len, WG_SLOT, now);
+		}
+		if (n < WG_BATCH)
+			return;
+	}
+}
+
+static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg *w = arg;
+	uint64_t now = now_ms(w);
+
+	for (int i = 0; i < WG_TUN_READS_PER_EVENT; i++) {
+		ssize_t n = read(fd, w->tunbuf + TUNNEL_HEADROOM, 65536);
+
+		if (n <= 0)
+			return;
+		tunnel_from_tun(w->t, w->tunbuf, (size_t)n, sizeof w->tunbuf, now);
+	}
+}
+
+static void wg_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg *w = arg;
+
+	tunnel_tick(w->t, now_ms(w));
+}
+
+/* ---- peers from the file ------------------------------------------------------ */
+
+static int apply_peer(struct wg *w, const struct wgconf_peer *p)
+{
+	struct tunnel_peer_conf pc = { .keepalive = p->keepalive };
+	int rc;
+
+	memcpy(pc.public_key, p->public_key, 32);
+	if (p->has_preshared_key) {
+		memcpy(pc.preshared_key, p->preshared_key, 32);
+		pc.has_preshared_key = true;
+	}
+	if (p->has_endpoint && listener_for(w, p->endpoint.family) >= 0) {
+		pc.has_endpoint = true;
+		pc.endpoint.addr = p->endpoint;
+		pc.endpoint.listener = (uint16_t)listener_for(w, p->endpoint.family);
+	}
+	rc = tunnel_peer_set(w->t, &pc);
+	/* the file's list replaces the peer's */
+	if (rc == 0)
+		rc = tunnel_peer_allow(w->t, pc.public_key, true, 4, NULL, 0);
+	for (int i = 0; rc == 0 && i < p->n_allowed; i++)
+		rc = tunnel_peer_allow(w->t, pc.public_key, false, p->allowed[i].family,
+				       p->allowed[i].ip, p->allowed[i].plen);
+	sodium_memzero(&pc, sizeof pc);
+	return rc;
+}
+
+static int apply_peers(struct wg *w, const struct wgconf *wc, char *err, size_t errlen)
+{
+	for (int i = 0; i < wc->n_peers; i++) {
+		int rc = apply_peer(w, &wc->peers[i]);
+
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: peer: %s", w->cfg->wg_config,
+				 wc->peers[i].line,
+				 rc == -EINVAL ? "a public key no handshake can use (or ours)"
+					       : strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- start-up ------------------------------------------------------------------ */
+
+static int open_socket(struct wg *w, const char *ip, char *err, size_t errlen)
+{
+	struct wg_sock *s = &w->sock[w->n_sock];
+	struct sockaddr_storage ss;
+	struct stun_addr a;
+	int buf = UDP_SOCKBUF;
+
+	socklen_t len;
+
+	if (!netaddr_parse_ip(ip, w->port, &ss, &len) ||
+	    !netaddr_to_stun((struct sockaddr *)&ss, &a)) {
+		snprintf(err, errlen, "wireguard: bad address %s", ip);
+		return -1;
+	}
+	s->fd = netaddr_bind((struct sockaddr *)&ss, len, SOCK_DGRAM, false, err, errlen);
+	if (s->fd < 0)
+		return -1;
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+	s->w = w;
+	s->family = a.family;
+	netaddr_str((struct sockaddr *)&ss, s->name, sizeof s->name);
+	s->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, wg_on_udp, s);
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
+		snprintf(err, errlen, "wireguard: out of memory");
+		close(s->fd);
+		return -1;
+	}
+	w->n_sock++;
+	return 0;
+}
+
+static int open_sockets(struct wg *w, char *err, size_t errlen)
+{
+	const struct config *c = w->cfg;
+
+	for (int i = 0; i < c->n_listening_ip; i++)
+		if (open_socket(w, c->listening_ip[i], err, errlen) < 0)
+			return -1;
+	if (c->n_listening_ip)
+		return 0;
+	return open_socket(w, "0.0.0.0", err, errlen) < 0 ||
+			       open_socket(w, "::", err, errlen) < 0
+		       ? -1
+		       : 0;
+}
+
+static int open_tun(struct wg *w, char *err, size_t errlen)
+{
+	const struct config *c = w->cfg;
+
+	w->tun_fd = -1;
+	if (!c->wg_tun)
+		return 0;
+	w->tun_fd = tun_open(c->wg_tun, c->wg_mtu, c->wg_address, c->n_wg_address, err, errlen);
+	if (w->tun_fd < 0)
+		return -1;
+	w->tun_ev = event_new(w->base, w->tun_fd, EV_READ | EV_PERSIST, wg_on_tun, w);
+	if (!w->tun_ev || event_add(w->tun_ev, NULL) < 0) {
+		snprintf(err, errlen, "wireguard: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void first_problem(void *ctx, const char *msg)
+{
+	char *err = ctx;
+
+	if (!*err)
+		snprintf(err, CONFIG_ERR_LEN, "%s", msg);
+}
+
+/* The engine, from the file. */
+static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen)
+{
+	const struct config *c = w->cfg;
+	struct tunnel_config tc = {
+		.cookie_threshold = (uint32_t)c->wg_cookie_threshold,
+		.gateway = c->wg_tun != NULL,
+		.mtu = (uint16_t)c->wg_mtu,
+	};
+	char first[CONFIG_ERR_LEN] = "";
+
+	if (wgconf_load(c->wg_config, wc, first_problem, first) > 0) {
+		snprintf(err, errlen, "%s", first);
+		return -1;
+	}
+	memcpy(tc.private_key, wc->private_key, 32);
+	w->ops = (struct tunnel_ops){ .ctx = w, .send = ops_send, .deliver = ops_deliver,
+				      .random = ops_random };
+	w->t = tunnel_new(&tc, &w->ops);
+	sodium_memzero(&tc, sizeof tc);
+	if (!w->t) {
+		snprintf(err, errlen, "%s: the private key makes no key pair (or no memory)",
+			 c->wg_config);
+		return -1;
+	}
+	w->port = c->wg_listening_port ? c->wg_listening_port
+		  : wc->listen_port    ? (uint16_t)wc->listen_port
+				       : 51820;
+	return 0;
+}
+
+static void log_start(struct wg *w, int peers)
+{
+	char pub[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+
+	sodium_bin2base64(pub, sizeof pub, tunnel_public_key(w->t), 32,
+			  sodium_base64_VARIANT_ORIGINAL);
+	for (int i = 0; i < w->n_sock; i++)
+		log_info("wireguard: listening on udp %s", w->sock[i].name);
+	log_info("wireguard: public key %s, %d peers, %s, wg show %s", pub, peers,
+		 w->cfg->wg_tun ? "gateway (TUN device)" : "hub only (no wg-tun)",
+		 w->cfg->wg_tun ? w->cfg->wg_tun : w->cfg->wg_name);
+}
+
+struct wg *wg_new(const struct server *srv, char *err, size_t errlen)
+{
+	const struct config *c = srv->cfg;
+	struct wg *w;
+	struct wgconf wc = { 0 };
+
+	err[0] = '\0';
+	if (!c->wg_config)
+		return NULL;
+	w = calloc(1, sizeof *w);
+	if (!w || !(w->buf = calloc(WG_BATCH, WG_SLOT)) || !(w->base = event_base_new())) {
+		snprintf(err, errlen, "wireguard: out of memory");
+		goto fail;
+	}
+	w->srv = srv;
+	w->cfg = c;
+	w->tun_fd = -1;
+	for (int i = 0; i < WG_BATCH; i++) {
+		w->iov[i] = (struct iovec){ w->buf[i], 65536 };
+		w->rx[i].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
+						    .msg_namelen = sizeof w->from[i],
+						    .msg_iov = &w->iov[i], .msg_iovlen = 1 };
+	}
+	if (make_engine(w, &wc, err, errlen) < 0 || open_sockets(w, err, errlen) < 0 ||
+	    apply_peers(w, &wc, err, errlen) < 0 || open_tun(w, err, errlen) < 0)
+		goto fail;
+	w->env = (struct uapi_env){ .t = w->t, .listen_port = w->port,
+				    .listener_for = listener_for, .ctx = w };
+	w->uapi = uapi_listen(w->base, c->wg_tun ? c->wg_tun : c->wg_name, &w->env, err, errlen);
+	w->tick = event_new(w->base, -1, EV_PERSIST, wg_on_tick, w);
+	if (!w->uapi || !w->tick ||
+	    event_add(w->tick, &(struct timeval){ 0, WG_TICK_MS * 1000 }) < 0) {
+		if (!*err)
+			snprintf(err, errlen, "wireguard: out of memory");
+		goto fail;
+	}
+	log_start(w, wc.n_peers);
+	wgconf_free(&wc);
+	return w;
+fail:
+	wgconf_free(&wc);
+	wg_free(w);
+	return NULL;
+}
+
+static void *wg_main(void *arg)
+{
+	struct wg *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int wg_start(struct wg *w)
+{
+	if (!w)
+		return 0;
+	if (pthread_create(&w->thread, NULL, wg_main, w) != 0)
+		return -1;
+	w->running = true;
+	return 0;
+}
+
+void wg_stop(struct wg *w)
+{
+	if (!w || !w->running)
+		return;
+	event_base_loopbreak(w->base);
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+void wg_free(struct wg *w)
+{
+	if (!w)
+		return;
+	uapi_free(w->uapi);
+	if (w->tick)
+		event_free(w->tick);
+	if (w->tun_ev)
+		event_free(w->tun_ev);
+	if (w->tun_fd >= 0)
+		close(w->tun_fd);
+	for (int i = 0; i < w->n_sock; i++) {
+		event_free(w->sock[i].ev);
+		close(w->sock[i].fd);
+	}
+	tunnel_free(w->t);
+	if (w->base)
+		event_base_free(w->base);
+	free(w->buf);
+	free(w);
+}
+
+/* ---- SIGHUP ------------------------------------------------------------------------ */
+
+struct keep {
+	const struct wgconf *wc;
+	uint8_t (*gone)[32];
+	int n_gone;
+};
+
+static void not_in_file(void *ctx, const struct tunnel_peer_info *p)
+{
+	struct keep *k = ctx;
+
+	for (int i = 0; i < k->wc->n_peers; i++)
+		if (memcmp(k->wc->peers[i].public_key, p->public_key, 32) == 0)
+			return;
+	if (k->gone)
+		memcpy(k->gone[k->n_gone++], p->public_key, 32);
+}
+
+static void log_problem(void *ctx, const char *msg)
+{
+	log_err("SIGHUP: %s", msg);
+}
+
+static void wg_on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg *w = arg;
+	struct wgconf wc;
+	struct keep k = { .wc = &wc };
+	char err[CONFIG_ERR_LEN] = "";
+	uint8_t pub[32];
+
+	if (wgconf_load(w->cfg->wg_config, &wc, log_problem, NULL) > 0) {
+		log_err("SIGHUP: %s not applied: nothing changed", w->cfg->wg_config);
+		goto out;
+	}
+	crypto_scalarmult_base(pub, wc.private_key);
+	if (memcmp(pub, tunnel_public_key(w->t), 32) != 0)
+		log_warn("SIGHUP: %s has a new PrivateKey: it takes a restart; the peers are "
+			 "applied under the old one", w->cfg->wg_config);
+	/* the file is the truth, as with wg syncconf: peers it lacks go */
+	k.gone = malloc(((size_t)tunnel_stats(w->t)->peers + 1) * 32);
+	if (k.gone)
+		tunnel_peer_each(w->t, not_in_file, &k);
+	for (int i = 0; i < k.n_gone; i++)
+		tunnel_peer_remove(w->t, k.gone[i]);
+	if (apply_peers(w, &wc, err, sizeof err) < 0)
+		log_err("SIGHUP: %s", err);
+	log_info("SIGHUP: %s: %d peers, %d removed", w->cfg->wg_config, wc.n_peers, k.n_gone);
+	free(k.gone);
+out:
+	wgconf_free(&wc);
+}
+
+void wg_reload(struct wg *w)
+{
+	if (w)
+		event_base_once(w->base, -1, EV_TIMEOUT, wg_on_reload, w, NULL);
+}
+
+/* ---- statistics ----------------------------------------------------------------------- */
+
+const struct tunnel_stats *wg_stats(const struct wg *w)
+{
+	return w ? tunnel_stats(w->t) : NULL;
+}
+
+#define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+void wg_metrics(const struct wg *w, struct evbuffer *b)
+{
+	const struct tunnel_stats *s;
+
+	if (!w)
+		return;
+	s = tunnel_stats(w->t);
+	evbuffer_add_printf(b,
+		"# HELP tern_wg_peers WireGuard peers in memory.\n# TYPE tern_wg_peers gauge\n"
+		"tern_wg_peers %llu\n"
+		"# HELP tern_wg_sessions WireGuard sessions (keypairs) held.\n"
+		"# TYPE tern_wg_sessions gauge\ntern_wg_sessions %llu\n"
+		"# HELP tern_wg_under_load 1 while handshakes must carry a cookie.\n"
+		"# TYPE tern_wg_under_load gauge\ntern_wg_under_load %d\n"
+		"# HELP tern_wg_handshakes_total WireGuard handshake messages, by kind.\n"
+		"# TYPE tern_wg_handshakes_total counter\n"
+		"tern_wg_handshakes_total{kind=\"initiation\"} %llu\n"
+		"tern_wg_handshakes_total{kind=\"response\"} %llu\n"
+		"tern_wg_handshakes_total{kind=\"cookie_reply\"} %llu\n"
+		"tern_wg_handshakes_total{kind=\"cookie_taken\"} %llu\n"
+		"# HELP tern_wg_packets_total Inner packets, by direction.\n"
+		"# TYPE tern_wg_packets_total counter\n"
+		"tern_wg_packets_total{direction=\"from_peers\"} %llu\n"
+		"tern_wg_packets_total{direction=\"to_peers\"} %llu\n"
+		"# HELP tern_wg_bytes_total Inner bytes, by direction.\n"
+		"# TYPE tern_wg_bytes_total counter\n"
+		"tern_wg_bytes_total{direction=\"from_peers\"} %llu\n"
+		"tern_wg_bytes_total{direction=\"to_peers\"} %llu\n"
+		"# HELP tern_wg_keepalives_total Keepalives sent.\n"
+		"# TYPE tern_wg_keepalives_total counter\ntern_wg_keepalives_total %llu\n"
+		"# HELP tern_wg_dropped_total WireGuard messages and packets dropped, by reason.\n"
+		"# TYPE tern_wg_dropped_total counter\n",
+		LOAD(s->peers), LOAD(s->sessions), (int)atomic_load(&s->under_load),
+		LOAD(s->initiations), LOAD(s->responses), LOAD(s->cookie_replies),
+		LOAD(s->cookies_taken), LOAD(s->rx_packets), LOAD(s->tx_packets),
+		LOAD(s->rx_bytes), LOAD(s->tx_bytes), LOAD(s->keepalives));
+	for (int d = 0; d < TD_COUNT; d++)
+		evbuffer_add_printf(b, "tern_wg_dropped_total{reason=\"%s\"} %llu\n",
+				    tunnel_drop_name(d), LOAD(s->dropped[d]));
+	evbuffer_add_printf(b, "tern_wg_dropped_total{reason=\"send_error\"} %llu\n"
+			       "tern_wg_dropped_total{reason=\"tun_error\"} %llu\n",
+			    LOAD(w->send_errors), LOAD(w->tun_errors));
+}
+
+void wg_json(const struct wg *w, struct evbuffer *b)
+{
+	const struct tunnel_stats *s;
+	uint64_t dropped = 0;
+
+	if (!w)
+		return;
+	s = tunnel_stats(w->t);
+	for (int d = 0; d < TD_COUNT; d++)
+		dropped += LOAD(s->dropped[d]);
+	evbuffer_add_printf(b,
+		",\"wireguard\":{\"port\":%u,\"peers\":%llu,\"sessions\":%llu,"
+		"\"under_load\":%s,\"initiations\":%llu,\"responses\":%llu,"
+		"\"cookie_replies\":%llu,\"packets_from_peers\":%llu,\"packets_to_peers\":%llu,"
+		"\"bytes_from_peers\":%llu,\"bytes_to_peers\":%llu,\"dropped\":%llu}",
+		(unsigned)w->port, LOAD(s->peers), LOAD(s->sessions),
+		atomic_load(&s->under_load) ? "true" : "false", LOAD(s->initiations),
+		LOAD(s->responses), LOAD(s->cookie_replies), LOAD(s->rx_packets),
+		LOAD(s->tx_packets), LOAD(s->rx_bytes), LOAD(s->tx_bytes),
+		(unsigned long long)dropped);
+}

@@ -1,0 +1,92 @@
+# Helpers for the WireGuard tests; source after lib.sh.
+#
+# Each test gets its own network namespaces, named after its pid: a server
+# namespace where ternd runs, and client namespaces joined to it by veth
+# pairs (192.168.N.1 on the server's side, 192.168.N.2 on the client's).
+# Interface and UAPI socket names (/var/run/wireguard/NAME.sock is one
+# directory for every namespace) carry the pid too, so tests run side by
+# side. Everything is removed when the test ends.
+
+need ip wg wireguard-go
+[ "$(id -u)" -eq 0 ] || skip_all "network namespaces need root"
+
+WG_ID=$$
+WG_S=tw${WG_ID}s
+WGPY=/usr/bin/python3
+
+# the server namespace
+wg_server_ns() {
+	ip netns add "$WG_S" && ip -n "$WG_S" link set lo up || return 1
+	at_exit "ip netns del $WG_S"
+}
+
+# wg_client_ns N: namespace tw<pid>cN, joined to the server's by a veth pair
+wg_client_ns() {
+	local n=$1 ns=tw${WG_ID}c$1
+	ip netns add "$ns" || return 1
+	at_exit "ip netns del $ns"
+	ip link add "v${WG_ID}s$n" type veth peer name "v${WG_ID}c$n" || return 1
+	ip link set "v${WG_ID}s$n" netns "$WG_S" && ip link set "v${WG_ID}c$n" netns "$ns" &&
+		ip -n "$WG_S" addr add "192.168.$n.1/24" dev "v${WG_ID}s$n" &&
+		ip -n "$ns" addr add "192.168.$n.2/24" dev "v${WG_ID}c$n" &&
+		ip -n "$WG_S" link set "v${WG_ID}s$n" up && ip -n "$ns" link set "v${WG_ID}c$n" up &&
+		ip -n "$ns" link set lo up
+}
+
+wg_ns() { echo "tw${WG_ID}c$1"; }
+
+# wg_keys NAME: a private key in $T/NAME.key, its public key printed
+wg_keys() {
+	(umask 077 && wg genkey >"$T/$1.key") && wg pubkey <"$T/$1.key"
+}
+
+# wg_go N IFACE KEY PEER ENDPOINT ALLOWED ADDRESS: wireguard-go in client
+# namespace N, its peer ternd (public key PEER at ENDPOINT, ALLOWED
+# routed to it), the interface's address ADDRESS; WG_KEEPALIVE, if set,
+# its persistent keepalive in seconds
+wg_go() {
+	local ns=tw${WG_ID}c$1 ifc=$2
+	WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" wireguard-go -f "$ifc" >"$T/$ifc.log" 2>&1 &
+	_bg_pids+=($!)
+	for _ in $(seq 50); do
+		[ -S "/var/run/wireguard/$ifc.sock" ] && break
+		sleep 0.1
+	done
+	ip netns exec "$ns" wg set "$ifc" private-key "$T/$3.key" peer "$4" endpoint "$5" \
+		allowed-ips "$6" ${WG_KEEPALIVE:+persistent-keepalive "$WG_KEEPALIVE"} &&
+		ip -n "$ns" addr add "$7" dev "$ifc" && ip -n "$ns" link set "$ifc" up
+}
+
+# wg_ping N ARGS...: ping from client namespace N; prints "sent received"
+wg_ping() {
+	local ns=tw${WG_ID}c$1
+	shift
+	ip netns exec "$ns" ping -q "$@" 2>&1 |
+		sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p'
+}
+
+# wg_tern ARGS...: start ternd in the server namespace (tern_start's way)
+wg_tern() {
+	printf '#!/bin/sh\nexec ip netns exec %s "%s" "$@"\n' "$WG_S" "$TERND_REAL" >"$T/ternd-ns"
+	chmod +x "$T/ternd-ns"
+	TERND=$T/ternd-ns
+	tern_start "$@"
+	local rc=$?
+	TERND=$TERND_REAL
+	return $rc
+}
+TERND_REAL=$TERND
+
+# wg_metric NAME [LABEL=VALUE...]: a metric of the ternd in the server namespace
+wg_metric() {
+	ip netns exec "$WG_S" timeout 10 "$PYTHON" "$INTEROP_DIR/stuntool.py" http \
+		"http://$STATS/metrics" --body "$T/wgmetrics" >/dev/null &&
+		tern_metric_in "$T/wgmetrics" "$@"
+}
+
+# wgtool N ARGS...: the Python initiator (tests/interop/wgtool.py) in client namespace N
+wgtool() {
+	local ns=tw${WG_ID}c$1
+	shift
+	ip netns exec "$ns" timeout 60 "$WGPY" "$INTEROP_DIR/wgtool.py" "$@"
+}
