@@ -30,9 +30,20 @@ enum {
 	WG_SOCKS = 2 * CONFIG_MAX_LISTEN_IPS,
 	WG_BATCH = 16,
 	WG_SLOT = 65536 + TUNNEL_TAILROOM,      /* a datagram, sealed again in place */
-	WG_READS_PER_EVENT = 8,                 /* batches, so the TUN gets its turn */
+	WG_READS_PER_EVENT = 1,                 /* batches, so the TUN gets its turn */
 	WG_TUN_READS_PER_EVENT = 64,
 	WG_TICK_MS = 100,
+	WG_TX_SLOT = 2048,                      /* bigger datagrams go out alone */
+};
+
+/* Datagrams for one socket, sent with one sendmmsg when the event that
+ * made them is done (or the batch is full). */
+struct wg_txq {
+	struct mmsghdr m[WG_BATCH];
+	struct iovec iov[WG_BATCH];
+	struct sockaddr_storage to[WG_BATCH];
+	uint8_t buf[WG_BATCH][WG_TX_SLOT];
+	int n;
 };
 
 struct wg_sock {
@@ -41,6 +52,7 @@ struct wg_sock {
 	struct event *ev;
 	uint8_t family; /* STUN_FAMILY_* */
 	char name[NETADDR_STRLEN];
+	struct wg_txq *tx;
 };
 
 struct wg {
@@ -77,17 +89,59 @@ static uint64_t now_ms(struct wg *w)
 
 /* ---- the engine's ops ------------------------------------------------------ */
 
+static void flush_sock(struct wg *w, struct wg_sock *s)
+{
+	struct wg_txq *q = s->tx;
+	int sent = 0;
+
+	while (sent < q->n) {
+		int n = sendmmsg(s->fd, q->m + sent, (unsigned)(q->n - sent), 0);
+
+		if (n <= 0) {
+			/* the kernel took none: drop this one, try the rest */
+			w->send_errors++;
+			n = 1;
+		}
+		sent += n;
+	}
+	q->n = 0;
+}
+
+/* Everything queued by the event being handled goes out now. */
+static void flush(struct wg *w)
+{
+	for (int i = 0; i < w->n_sock; i++)
+		if (w->sock[i].tx->n)
+			flush_sock(w, &w->sock[i]);
+}
+
 static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
 {
 	struct wg *w = ctx;
-	struct sockaddr_storage ss;
+	struct wg_sock *s;
+	struct wg_txq *q;
 	socklen_t sl;
 
 	if (to->listener >= w->n_sock || to->conn)
 		return;
-	sl = netaddr_from_stun(&to->addr, &ss);
-	if (sendto(w->sock[to->listener].fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
-		w->send_errors++;
+	s = &w->sock[to->listener];
+	q = s->tx;
+	if (len > WG_TX_SLOT) {
+		struct sockaddr_storage ss;
+
+		sl = netaddr_from_stun(&to->addr, &ss);
+		if (sendto(s->fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
+			w->send_errors++;
+		return;
+	}
+	if (q->n == WG_BATCH)
+		flush_sock(w, s);
+	sl = netaddr_from_stun(&to->addr, &q->to[q->n]);
+	memcpy(q->buf[q->n], p, len);
+	q->iov[q->n] = (struct iovec){ q->buf[q->n], len };
+	q->m[q->n].msg_hdr = (struct msghdr){ .msg_name = &q->to[q->n], .msg_namelen = sl,
+					      .msg_iov = &q->iov[q->n], .msg_iovlen = 1 };
+	q->n++;
 }
 
 static void ops_deliver(void *ctx, const uint8_t *p, size_t len)
@@ -139,6 +193,7 @@ static void wg_on_udp(evutil_socket_t fd, short what, void *arg)
 				continue;
 			tunnel_from_network(w->t, &ep, w->buf[i], w->rx[i].msg_len, WG_SLOT, now);
 		}
+		flush(w);
 		if (n < WG_BATCH)
 			return;
 	}
@@ -153,9 +208,10 @@ static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
 		ssize_t n = read(fd, w->tunbuf + TUNNEL_HEADROOM, 65536);
 
 		if (n <= 0)
-			return;
+			break;
 		tunnel_from_tun(w->t, w->tunbuf, (size_t)n, sizeof w->tunbuf, now);
 	}
+	flush(w);
 }
 
 static void wg_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -163,6 +219,7 @@ static void wg_on_tick(evutil_socket_t fd, short what, void *arg)
 	struct wg *w = arg;
 
 	tunnel_tick(w->t, now_ms(w));
+	flush(w);
 }
 
 /* ---- peers from the file ------------------------------------------------------ */
@@ -232,10 +289,14 @@ static int open_socket(struct wg *w, const char *ip, char *err, size_t errlen)
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
 	s->w = w;
 	s->family = a.family;
+	s->tx = calloc(1, sizeof *s->tx);
 	netaddr_str((struct sockaddr *)&ss, s->name, sizeof s->name);
 	s->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, wg_on_udp, s);
-	if (!s->ev || event_add(s->ev, NULL) < 0) {
+	if (!s->tx || !s->ev || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "wireguard: out of memory");
+		if (s->ev)
+			event_free(s->ev);
+		free(s->tx);
 		close(s->fd);
 		return -1;
 	}
@@ -414,6 +475,7 @@ void wg_free(struct wg *w)
 	for (int i = 0; i < w->n_sock; i++) {
 		event_free(w->sock[i].ev);
 		close(w->sock[i].fd);
+		free(w->sock[i].tx);
 	}
 	tunnel_free(w->t);
 	if (w->base)
