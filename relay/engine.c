@@ -225,8 +225,9 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 		}
 		return reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
 	}
-	/* the source's challenge was a client's, not aimed at a victim */
-	if (r->unauth)
+	/* over UDP, the source's challenge was a client's, not aimed at a
+	 * victim (over TCP and TLS challenges cost nothing to refund) */
+	if (r->unauth && k->transport == TURN_TRANSPORT_UDP)
 		ratelimit_refund(r->unauth, &k->client, now_ms);
 	act = authenticated(r, k, m, &auth, now_ms, out, cap);
 	auth_result_wipe(&auth);

@@ -125,8 +125,8 @@ static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
 	uint64_t idle = (uint64_t)cfg->stream_idle_timeout * 1000, now = worker_now_ms(c->w);
 	enum stream_close why = SC_IDLE;
 
-	if (c->talked && now - c->last_ms < idle) {
-		arm(c->deadline, idle - (now - c->last_ms));
+	if (c->talked && now < c->last_ms + idle) {
+		arm(c->deadline, now < c->last_ms ? idle : c->last_ms + idle - now);
 		return;
 	}
 	if (c->talked && service_conn_allocated(c->w, c->ls, &c->peer, (uintptr_t)c)) {

@@ -345,10 +345,8 @@ static int device_line(const struct uapi_env *e, struct pending *pd, const char 
 		return atoi(v) == e->listen_port ? 0 : -EADDRINUSE;
 	if (strcmp(k, "fwmark") == 0)
 		return 0;
-	if (strcmp(k, "replace_peers") == 0 && strcmp(v, "true") == 0) {
-		tunnel_peer_clear(e->t);
-		return 0;
-	}
+	if (strcmp(k, "replace_peers") == 0 && strcmp(v, "true") == 0)
+		return tunnel_peer_clear(e->t);
 	return -EINVAL;
 }
 

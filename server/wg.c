@@ -33,16 +33,23 @@ enum {
 	WG_READS_PER_EVENT = 1,                 /* batches, so the TUN gets its turn */
 	WG_TUN_READS_PER_EVENT = 64,
 	WG_TICK_MS = 100,
-	WG_TX_SLOT = 2048,                      /* bigger datagrams go out alone */
+	WG_COPY_SLOT = 256,                     /* a copied datagram; bigger go alone */
+	WG_TUN_SLOT = TUNNEL_HEADROOM + 65536 + TUNNEL_TAILROOM,
 };
 
-/* Datagrams for one socket, sent with one sendmmsg when the event that
- * made them is done (or the batch is full). */
+/*
+ * The datagrams the event being handled makes, sent with one sendmmsg per
+ * run of one socket when it is done (or the queue is full). A datagram in
+ * a receive buffer or a TUN buffer is sent from where it is, since neither
+ * is reused before the flush; one anywhere else (a response, a cookie
+ * reply, a keepalive: all small) is copied first.
+ */
 struct wg_txq {
 	struct mmsghdr m[WG_BATCH];
 	struct iovec iov[WG_BATCH];
 	struct sockaddr_storage to[WG_BATCH];
-	uint8_t buf[WG_BATCH][WG_TX_SLOT];
+	int fd[WG_BATCH];
+	uint8_t copy[WG_BATCH][WG_COPY_SLOT];
 	int n;
 };
 
@@ -52,7 +59,6 @@ struct wg_sock {
 	struct event *ev;
 	uint8_t family; /* STUN_FAMILY_* */
 	char name[NETADDR_STRLEN];
-	struct wg_txq *tx;
 };
 
 struct wg {
@@ -76,7 +82,10 @@ struct wg {
 	struct iovec iov[WG_BATCH];
 	struct sockaddr_storage from[WG_BATCH];
 	uint8_t (*buf)[WG_SLOT];
-	uint8_t tunbuf[TUNNEL_HEADROOM + 65536 + TUNNEL_TAILROOM];
+	/* packets from the TUN, each kept until the flush that sends it */
+	uint8_t (*tunbuf)[WG_TUN_SLOT];
+	int tun_used;
+	struct wg_txq tx;
 };
 
 static uint64_t now_ms(struct wg *w)
@@ -89,56 +98,65 @@ static uint64_t now_ms(struct wg *w)
 
 /* ---- the engine's ops ------------------------------------------------------ */
 
-static void flush_sock(struct wg *w, struct wg_sock *s)
+/* Everything queued goes out now: one sendmmsg per run of one socket. */
+static void flush(struct wg *w)
 {
-	struct wg_txq *q = s->tx;
-	int sent = 0;
+	struct wg_txq *q = &w->tx;
+	int at = 0;
 
-	while (sent < q->n) {
-		int n = sendmmsg(s->fd, q->m + sent, (unsigned)(q->n - sent), 0);
+	while (at < q->n) {
+		int run = 1, n;
 
-		if (n <= 0) {
-			/* the kernel took none: drop this one, try the rest */
+		while (at + run < q->n && q->fd[at + run] == q->fd[at])
+			run++;
+		n = sendmmsg(q->fd[at], q->m + at, (unsigned)run, 0);
+		if (n <= 0) { /* the kernel took none: drop this one, go on */
 			w->send_errors++;
 			n = 1;
 		}
-		sent += n;
+		at += n;
 	}
 	q->n = 0;
+	w->tun_used = 0;
 }
 
-/* Everything queued by the event being handled goes out now. */
-static void flush(struct wg *w)
+/* Whether p lies in a buffer that stays put until the next flush. */
+static bool stable(const struct wg *w, const uint8_t *p)
 {
-	for (int i = 0; i < w->n_sock; i++)
-		if (w->sock[i].tx->n)
-			flush_sock(w, &w->sock[i]);
+	uintptr_t a = (uintptr_t)p, rx = (uintptr_t)w->buf, tun = (uintptr_t)w->tunbuf;
+
+	return (a >= rx && a < rx + (uintptr_t)WG_BATCH * WG_SLOT) ||
+	       (a >= tun && a < tun + (uintptr_t)WG_BATCH * WG_TUN_SLOT);
 }
 
 static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
 {
 	struct wg *w = ctx;
-	struct wg_sock *s;
-	struct wg_txq *q;
+	struct wg_txq *q = &w->tx;
 	socklen_t sl;
+	int fd;
 
 	if (to->listener >= w->n_sock || to->conn)
 		return;
-	s = &w->sock[to->listener];
-	q = s->tx;
-	if (len > WG_TX_SLOT) {
+	fd = w->sock[to->listener].fd;
+	if (!stable(w, p) && len > WG_COPY_SLOT) {
 		struct sockaddr_storage ss;
 
+		flush(w); /* keep the order */
 		sl = netaddr_from_stun(&to->addr, &ss);
-		if (sendto(s->fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
+		if (sendto(fd, p, len, 0, (struct sockaddr *)&ss, sl) < 0)
 			w->send_errors++;
 		return;
 	}
 	if (q->n == WG_BATCH)
-		flush_sock(w, s);
+		flush(w);
+	if (!stable(w, p)) {
+		memcpy(q->copy[q->n], p, len);
+		p = q->copy[q->n];
+	}
 	sl = netaddr_from_stun(&to->addr, &q->to[q->n]);
-	memcpy(q->buf[q->n], p, len);
-	q->iov[q->n] = (struct iovec){ q->buf[q->n], len };
+	q->fd[q->n] = fd;
+	q->iov[q->n] = (struct iovec){ (void *)(uintptr_t)p, len };
 	q->m[q->n].msg_hdr = (struct msghdr){ .msg_name = &q->to[q->n], .msg_namelen = sl,
 					      .msg_iov = &q->iov[q->n], .msg_iovlen = 1 };
 	q->n++;
@@ -205,11 +223,18 @@ static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ms(w);
 
 	for (int i = 0; i < WG_TUN_READS_PER_EVENT; i++) {
-		ssize_t n = read(fd, w->tunbuf + TUNNEL_HEADROOM, 65536);
+		uint8_t *b;
+		ssize_t n;
 
+		/* room for this packet, and for its datagram in the queue */
+		if (w->tun_used == WG_BATCH || w->tx.n == WG_BATCH)
+			flush(w);
+		b = w->tunbuf[w->tun_used];
+		n = read(fd, b + TUNNEL_HEADROOM, 65536);
 		if (n <= 0)
 			break;
-		tunnel_from_tun(w->t, w->tunbuf, (size_t)n, sizeof w->tunbuf, now);
+		w->tun_used++;
+		tunnel_from_tun(w->t, b, (size_t)n, WG_TUN_SLOT, now); /* sealed in place */
 	}
 	flush(w);
 }
@@ -289,14 +314,12 @@ static int open_socket(struct wg *w, const char *ip, char *err, size_t errlen)
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
 	s->w = w;
 	s->family = a.family;
-	s->tx = calloc(1, sizeof *s->tx);
 	netaddr_str((struct sockaddr *)&ss, s->name, sizeof s->name);
 	s->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, wg_on_udp, s);
-	if (!s->tx || !s->ev || event_add(s->ev, NULL) < 0) {
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
 		snprintf(err, errlen, "wireguard: out of memory");
 		if (s->ev)
 			event_free(s->ev);
-		free(s->tx);
 		close(s->fd);
 		return -1;
 	}
@@ -399,7 +422,8 @@ struct wg *wg_new(const struct server *srv, char *err, size_t errlen)
 	if (!c->wg_config)
 		return NULL;
 	w = calloc(1, sizeof *w);
-	if (!w || !(w->buf = calloc(WG_BATCH, WG_SLOT)) || !(w->base = event_base_new())) {
+	if (!w || !(w->buf = calloc(WG_BATCH, WG_SLOT)) ||
+	    !(w->tunbuf = calloc(WG_BATCH, WG_TUN_SLOT)) || !(w->base = event_base_new())) {
 		snprintf(err, errlen, "wireguard: out of memory");
 		goto fail;
 	}
@@ -475,12 +499,12 @@ void wg_free(struct wg *w)
 	for (int i = 0; i < w->n_sock; i++) {
 		event_free(w->sock[i].ev);
 		close(w->sock[i].fd);
-		free(w->sock[i].tx);
 	}
 	tunnel_free(w->t);
 	if (w->base)
 		event_base_free(w->base);
 	free(w->buf);
+	free(w->tunbuf);
 	free(w);
 }
 

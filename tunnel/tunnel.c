@@ -223,17 +223,18 @@ static void key_of(void *ctx, struct peer *p)
 	memcpy(ks->k[ks->n++], p->public_key, WG_KEY_LEN);
 }
 
-void tunnel_peer_clear(struct tunnel *t)
+int tunnel_peer_clear(struct tunnel *t)
 {
 	struct keys ks = { .k = malloc((peers_count(t->peers) + 1) * WG_KEY_LEN) };
 
 	if (!ks.k)
-		return;
+		return -ENOMEM;
 	/* keys first: removal moves entries in the table being walked */
 	peers_each(t->peers, key_of, &ks);
 	for (size_t i = 0; i < ks.n; i++)
 		tunnel_peer_remove(t, ks.k[i]);
 	free(ks.k);
+	return 0;
 }
 
 int tunnel_peer_remove(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN])

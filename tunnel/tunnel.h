@@ -143,8 +143,8 @@ int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc);
 /* Fill pc with the peer's configuration; -ENOENT if there is none. */
 int tunnel_peer_get(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN],
 		    struct tunnel_peer_conf *pc);
-/* Remove every peer. */
-void tunnel_peer_clear(struct tunnel *t);
+/* Remove every peer. 0, or -ENOMEM (and none removed). */
+int tunnel_peer_clear(struct tunnel *t);
 /* Give prefix ip/plen (family 4 or 6) to the peer; with replace, first take
  * all of its prefixes away (ip NULL: only that). 0, -ENOENT, -EINVAL, -ENOMEM. */
 int tunnel_peer_allow(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN], bool replace,

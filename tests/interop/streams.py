@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stuntool import build_binding, parse, read_stun  # noqa: E402
-from tcprelay import ALLOCATE, REFRESH, LIFETIME, Turn, allocate, emit  # noqa: E402
+from tcprelay import REFRESH, LIFETIME, Turn, allocate, closed_within, emit  # noqa: E402
 
 
 def cmd_flood(a):
@@ -71,16 +71,8 @@ def cmd_flood(a):
 
 
 def closed_after(s, wait):
-    start = time.monotonic()
-    s.settimeout(wait)
-    try:
-        while s.recv(4096):
-            pass
-    except socket.timeout:
-        return "none"
-    except OSError:
-        pass
-    return "%.1f" % (time.monotonic() - start)
+    t = closed_within(s, wait)
+    return "none" if t is None else "%.1f" % t
 
 
 def cmd_stall(a):
