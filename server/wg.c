@@ -20,6 +20,7 @@
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/tun.h"
+#include "server/tungro.h"
 #include "server/uapi.h"
 #include "server/wg.h"
 #include "server/wgconf.h"
@@ -77,6 +78,7 @@ struct wg {
 	struct uapi_env env;
 	uint16_t port;
 	_Atomic uint64_t send_errors, tun_errors;
+	_Atomic uint64_t tun_writes, tun_segments; /* the gro's, for the stats thread */
 	/* receive buffers */
 	struct mmsghdr rx[WG_BATCH];
 	struct iovec iov[WG_BATCH];
@@ -86,6 +88,7 @@ struct wg {
 	uint8_t (*tunbuf)[WG_TUN_SLOT];
 	int tun_used;
 	struct wg_txq tx;
+	struct tungro gro; /* packets for the TUN, joined per batch */
 };
 
 static uint64_t now_ms(struct wg *w)
@@ -162,12 +165,31 @@ static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t 
 	q->n++;
 }
 
+static void tun_write(void *ctx, const struct iovec *iov, int n)
+{
+	struct wg *w = ctx;
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (writev(w->tun_fd, iov, n) != (ssize_t)len)
+		w->tun_errors++;
+}
+
+/* Joined with the batch's other segments of its flow when it lies in a
+ * receive buffer (kept until the batch's tungro_flush), else alone. */
 static void ops_deliver(void *ctx, const uint8_t *p, size_t len)
 {
 	struct wg *w = ctx;
+	uintptr_t a = (uintptr_t)p, rx = (uintptr_t)w->buf;
 
-	if (w->tun_fd < 0 || write(w->tun_fd, p, len) != (ssize_t)len)
+	if (w->tun_fd < 0) {
 		w->tun_errors++;
+		return;
+	}
+	tungro_add(&w->gro, p, len);
+	if (a < rx || a >= rx + (uintptr_t)WG_BATCH * WG_SLOT)
+		tungro_flush(&w->gro);
 }
 
 static void ops_random(void *ctx, void *buf, size_t len)
@@ -211,6 +233,9 @@ static void wg_on_udp(evutil_socket_t fd, short what, void *arg)
 				continue;
 			tunnel_from_network(w->t, &ep, w->buf[i], w->rx[i].msg_len, WG_SLOT, now);
 		}
+		tungro_flush(&w->gro);
+		atomic_store_explicit(&w->tun_writes, w->gro.packets, memory_order_relaxed);
+		atomic_store_explicit(&w->tun_segments, w->gro.segments, memory_order_relaxed);
 		flush(w);
 		if (n < WG_BATCH)
 			return;
@@ -221,6 +246,8 @@ static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
 {
 	struct wg *w = arg;
 	uint64_t now = now_ms(w);
+	uint8_t vh[TUNGRO_VNET_HDR];
+	struct iovec iov[2] = { { vh, sizeof vh }, { NULL, 65536 } };
 
 	for (int i = 0; i < WG_TUN_READS_PER_EVENT; i++) {
 		uint8_t *b;
@@ -230,9 +257,14 @@ static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
 		if (w->tun_used == WG_BATCH || w->tx.n == WG_BATCH)
 			flush(w);
 		b = w->tunbuf[w->tun_used];
-		n = read(fd, b + TUNNEL_HEADROOM, 65536);
-		if (n <= 0)
+		iov[1].iov_base = b + TUNNEL_HEADROOM;
+		n = readv(fd, iov, 2) - TUNGRO_VNET_HDR;
+		if (n < 0)
 			break;
+		if (!tungro_complete(vh, b + TUNNEL_HEADROOM, (size_t)n)) {
+			w->tun_errors++;
+			continue;
+		}
 		w->tun_used++;
 		tunnel_from_tun(w->t, b, (size_t)n, WG_TUN_SLOT, now); /* sealed in place */
 	}
@@ -430,6 +462,7 @@ struct wg *wg_new(const struct server *srv, char *err, size_t errlen)
 	w->srv = srv;
 	w->cfg = c;
 	w->tun_fd = -1;
+	tungro_init(&w->gro, tun_write, w);
 	for (int i = 0; i < WG_BATCH; i++) {
 		w->iov[i] = (struct iovec){ w->buf[i], 65536 };
 		w->rx[i].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
@@ -617,8 +650,15 @@ void wg_metrics(const struct wg *w, struct evbuffer *b)
 		evbuffer_add_printf(b, "tern_wg_dropped_total{reason=\"%s\"} %llu\n",
 				    tunnel_drop_name(d), LOAD(s->dropped[d]));
 	evbuffer_add_printf(b, "tern_wg_dropped_total{reason=\"send_error\"} %llu\n"
-			       "tern_wg_dropped_total{reason=\"tun_error\"} %llu\n",
-			    LOAD(w->send_errors), LOAD(w->tun_errors));
+			       "tern_wg_dropped_total{reason=\"tun_error\"} %llu\n"
+			       "# HELP tern_wg_tun_writes_total Writes to the TUN device; one GSO "
+			       "write carries several TCP segments.\n"
+			       "# TYPE tern_wg_tun_writes_total counter\ntern_wg_tun_writes_total %llu\n"
+			       "# HELP tern_wg_tun_segments_total Packets those writes carried.\n"
+			       "# TYPE tern_wg_tun_segments_total counter\n"
+			       "tern_wg_tun_segments_total %llu\n",
+			    LOAD(w->send_errors), LOAD(w->tun_errors), LOAD(w->tun_writes),
+			    LOAD(w->tun_segments));
 }
 
 void wg_json(const struct wg *w, struct evbuffer *b)

@@ -30,7 +30,8 @@
 # CPU is utime+stime from /proc/PID/stat (softirq work the kernel does not
 # charge to the process is left out, for both). Environment: TERND,
 # DURATION (5), ROUNDS (3), PEERS (1000), SERVER_CPU (0), LOAD_CPU (1),
-# FLOOD_THRESHOLD (4000), RESULTS.
+# FLOOD_THRESHOLD (4000), RESULTS; ONLY=throughput runs the throughput part
+# alone (to try a change; it writes nothing).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +40,7 @@ TERND=${TERND:-$TOP/ternd}
 DURATION=${DURATION:-5} ROUNDS=${ROUNDS:-3} PEERS=${PEERS:-1000}
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
 FLOOD_THRESHOLD=${FLOOD_THRESHOLD:-4000}
+ONLY=${ONLY:-}
 RESULTS=${RESULTS:-$TOP/bench/RESULTS.md}
 WRITE=0
 [ "${1:-}" = "--write" ] && WRITE=1
@@ -139,6 +141,10 @@ round() { # NAME: one round's figures into $tmp/NAME.ROUND
 	echo "rev $(iperf -R)" >>"$tmp/$name.$r"
 	client_down
 	stop_responder
+	if [ "$ONLY" = throughput ]; then
+		echo "round $r $name: $(tr '\n' ' ' <"$tmp/$name.$r")" >&2
+		return
+	fi
 	# capacity: cookies off, so every initiation costs its DHs
 	if [ "$name" = tern ]; then start_tern --wg-cookie-threshold=10000000; else start_wggo; fi
 	echo "hs $(hs run)" >>"$tmp/$name.$r"
@@ -216,6 +222,7 @@ CPU-second at 4 per handshake.
 <!-- wireguard:end -->
 EOF
 )
+[ "$ONLY" = throughput ] && exit 0
 echo "$section"
 [ "$WRITE" = 1 ] && results_write wireguard "$section"
 exit 0

@@ -4,7 +4,8 @@
 # 10.77.0.1/24) and clients on veth pairs.
 #
 #   - wireguard-go: handshake, 100 pings with no loss, iperf3 through the
-#     tunnel; `wg show` against ternd lists the peers, endpoints, latest
+#     tunnel, 64 MB each way over TCP checked by sha256 (the TUN writes
+#     join segments: tern_wg_tun_writes_total against _segments_); `wg show` against ternd lists the peers, endpoints, latest
 #     handshakes and transfer
 #   - a Python initiator from the protocol (wgtool.py): an unknown key and
 #     a replayed initiation get no answer; re-handshakes every 2 s during a
@@ -18,7 +19,7 @@
 need iperf3
 "$WGPY" -c 'import nacl' 2>/dev/null || skip_all "python3-nacl not installed"
 
-plan 26
+plan 29
 
 TUN=tn$WG_ID
 SP=$(wg_keys server)
@@ -67,6 +68,17 @@ if [ "${bits:-0}" -gt 0 ]; then
 	ok "iperf3 through the tunnel: $((bits / 1000000)) Mbit/s (a benchmark measures; this only checks)"
 else
 	not_ok "iperf3 through the tunnel" "$(cat "$T/iperf-c" "$T/iperf-s")"
+fi
+is "64 MB to the responder arrive whole and in order (sha256)" \
+	"$(wg_bulk "$(wg_ns 1)" "$WG_S" 10.77.0.1 64)" same
+is "64 MB from the responder arrive whole and in order (sha256)" \
+	"$(wg_bulk "$WG_S" "$(wg_ns 1)" 10.77.0.2 64)" same
+writes=$(wg_metric tern_wg_tun_writes_total) segs=$(wg_metric tern_wg_tun_segments_total)
+if [ "${writes:-0}" -gt 0 ] && [ "${segs:-0}" -gt $((2 * writes)) ] &&
+	[ "$(wg_metric tern_wg_dropped_total reason=tun_error)" = 0 ]; then
+	ok "TUN writes carry several TCP segments each ($segs in $writes), none refused"
+else
+	not_ok "TUN writes carry several TCP segments each" "writes=$writes segments=$segs"
 fi
 
 ip netns exec "$WG_S" timeout 10 "$PYTHON" "$INTEROP_DIR/stuntool.py" http "http://$STATS/stats" \

@@ -90,3 +90,29 @@ wgtool() {
 	shift
 	ip netns exec "$ns" timeout 60 "$WGPY" "$INTEROP_DIR/wgtool.py" "$@"
 }
+
+# wg_bulk FROM_NS TO_NS TO_IP MB: MB of random bytes over one TCP connection
+# from namespace FROM_NS to TO_IP in TO_NS; prints "same" when the sha256
+# of what arrived is that of what was sent (iperf3 does not look at its
+# data; this does, so joined or cut segments that lose or reorder bytes show)
+wg_bulk() {
+	local port=5299 sent got
+	ip netns exec "$2" timeout 60 "$PYTHON" -c '
+import hashlib, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); h = hashlib.sha256()
+while b := c.recv(1 << 16): h.update(b)
+print(h.hexdigest())' "$3" "$port" >"$T/bulk-in" 2>&1 &
+	local pid=$!
+	for _ in $(seq 50); do grep -q ready "$T/bulk-in" 2>/dev/null && break; sleep 0.1; done
+	sent=$(ip netns exec "$1" timeout 60 "$PYTHON" -c '
+import hashlib, os, socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2]))); h = hashlib.sha256()
+for _ in range(int(sys.argv[3]) * 16):
+    b = os.urandom(65536 - 17); h.update(b); c.sendall(b)
+c.shutdown(socket.SHUT_WR); c.recv(1); print(h.hexdigest())' "$3" "$port" "$4" 2>&1)
+	wait "$pid"
+	got=$(tail -n 1 "$T/bulk-in")
+	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then echo same; else echo "sent=$sent got=$got"; fi
+}
