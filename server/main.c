@@ -22,14 +22,14 @@
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
-#include "server/stats.h"
-#include "server/records.h"
 #include "server/srclimit.h"
-#include "server/store.h"
+#include "server/stats.h"
 #include "server/tls.h"
 #include "server/turn.h"
 #include "server/wg.h"
 #include "server/worker.h"
+#include "store/records.h"
+#include "store/store.h"
 
 enum { EXIT_START = 1, EXIT_CONFIG = 2 };
 

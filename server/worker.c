@@ -15,13 +15,13 @@
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
-#include "server/records.h"
 #include "server/reserve.h"
-#include "server/store.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
 #include "server/udp.h"
 #include "server/worker.h"
+#include "store/records.h"
+#include "store/store.h"
 
 static int open_listeners(struct worker *w, char *err, size_t errlen)
 {

@@ -4,9 +4,9 @@
  * which makes this node a member of a fleet.
  *
  * On the main loop: the node registry, on a connection of its own
- * (server/rconn.h), whose state is what /readyz reports. Every 5 s a
+ * (store/rconn.h), whose state is what /readyz reports. Every 5 s a
  * heartbeat writes this node's entry, if this process holds it (see
- * server/claim.h: one node id, one live process)
+ * store/claim.h: one node id, one live process)
  *
  *   tern:node:{ID}   hash: token, boot, pidns, host, pid, start, seq, id,
  *                    version, started, heartbeat, workers, allocations,
@@ -16,10 +16,10 @@
  * so a Redis that restarts empty has the registry back within one beat,
  * and a node that dies leaves nothing behind for long. Nothing here runs
  * on a worker or blocks: a Redis outage only turns /readyz to "degraded".
- * The allocations' records are the workers' own (server/records.h).
+ * The allocations' records are the workers' own (store/records.h).
  */
-#ifndef TERN_SERVER_STORE_H
-#define TERN_SERVER_STORE_H
+#ifndef TERN_STORE_STORE_H
+#define TERN_STORE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@
 #include <event2/event.h>
 
 #include "server/counters.h"
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 #include "stun/stun.h"
 
 struct server;
@@ -49,7 +49,7 @@ enum {
 
 /*
  * Open the store for srv on base (the main loop). With redis-url, first make
- * this process the holder of node-id's registry entry (server/claim.h),
+ * this process the holder of node-id's registry entry (store/claim.h),
  * blocking for up to about CLAIM_WATCH_MS while a holder on another host is
  * watched; then the connection starts in the background. NULL with err
  * filled for bad settings (node-id), no memory, or another live ternd
@@ -64,7 +64,7 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 uint64_t store_reconnects(const struct store *s);
 const char *store_node_id(const struct store *s);
-/* Another node for an Allocate this one cannot take (server/fleet.h). */
+/* Another node for an Allocate this one cannot take (store/fleet.h). */
 bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out);
 /* This node's allocations now, all workers. */
@@ -73,7 +73,7 @@ uint64_t store_allocations(const struct server *srv);
 bool store_full(const struct server *srv);
 /* SIGHUP: read the credentials again (the userdb file, and Redis's). */
 void store_reload(struct store *s);
-/* The fleet as last read (server/fleet.h); NULL for the memory backend. */
+/* The fleet as last read (store/fleet.h); NULL for the memory backend. */
 struct fleet_view;
 const struct fleet_view *store_fleet(const struct store *s);
 /* This node holds its entry: its records and counts may be written. */

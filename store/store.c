@@ -1,6 +1,6 @@
 /*
  * The store on the main loop: the node registry, on a connection of its
- * own (server/rconn.c), which is also what /readyz reports (see store.h).
+ * own (store/rconn.c), which is also what /readyz reports (see store.h).
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,18 +14,18 @@
 
 #include <hiredis/hiredis.h>
 
-#include "server/authsync.h"
-#include "server/claim.h"
-#include "server/counters.h"
-#include "server/fleet.h"
-#include "server/log.h"
-#include "server/quota.h"
 #include "relay/record.h"
+#include "server/counters.h"
+#include "server/log.h"
 #include "server/netaddr.h"
-#include "server/rconn.h"
-#include "server/redis_url.h"
-#include "server/store.h"
+#include "server/quota.h"
 #include "server/worker.h"
+#include "store/authsync.h"
+#include "store/claim.h"
+#include "store/fleet.h"
+#include "store/rconn.h"
+#include "store/redis_url.h"
+#include "store/store.h"
 
 struct store {
 	const struct server *srv;
@@ -40,7 +40,7 @@ struct store {
 	struct event *full_check; /* rewrite the entry when "full" flips */
 	bool full_written;
 	time_t started;
-	/* the node id's instance token (server/claim.h) */
+	/* the node id's instance token (store/claim.h) */
 	struct claim_who me;
 	char dead[CLAIM_TOKEN_LEN + 1]; /* a dead holder's token we may replace */
 	struct claim_who watched;       /* a holder we cannot judge from here */

@@ -7,7 +7,7 @@
  *   tern:quota        pub/sub channel: a node's id, each time it rewrote
  *                     its tern:users hash
  *   tern:auth         pub/sub channel: users or REST secrets changed
- *                     (server/authsync.h)
+ *                     (store/authsync.h)
  *
  * Every heartbeat, and whenever another node announces a change, the node
  * reads the registry (tern:nodes, each tern:node:{ID}) and the other nodes'
@@ -18,8 +18,8 @@
  * registry entries make /stats' fleet totals. Dead nodes drop out when
  * their entries expire.
  */
-#ifndef TERN_SERVER_FLEET_H
-#define TERN_SERVER_FLEET_H
+#ifndef TERN_STORE_FLEET_H
+#define TERN_STORE_FLEET_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@
 
 #include <event2/event.h>
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 #include "stun/stun.h"
 
 enum { FLEET_MAX_NODES = 256, FLEET_QUOTA_CHECK_MS = 50 };
