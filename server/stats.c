@@ -17,7 +17,6 @@
 #include "server/netaddr.h"
 #include "server/stats.h"
 #include "server/wg.h"
-#include "store/fleet.h"
 #include "store/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */

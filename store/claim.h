@@ -16,7 +16,7 @@
  * found later, stop), naming the id and the other's listeners.
  * doc/2026-12-07-node-id.md says why.
  *
- * Sans-Redis: this module formats and judges; store/store.c sends.
+ * Sans-Redis: this module formats and judges; store/redis.c sends.
  */
 #ifndef TERN_STORE_CLAIM_H
 #define TERN_STORE_CLAIM_H

@@ -28,25 +28,10 @@
 #include <event2/event.h>
 
 #include "store/redis_url.h"
+#include "store/store.h" /* struct fleet_view: the API's */
 #include "stun/stun.h"
 
-enum { FLEET_MAX_NODES = 256, FLEET_QUOTA_CHECK_MS = 50 };
-
-struct fleet_node {
-	char id[65];
-	uint64_t allocations;
-	bool full;         /* it said it takes no more Allocates */
-	int64_t heartbeat; /* Unix seconds */
-	char listening[256];
-	char public[256];  /* the listeners as clients reach them (external-ip) */
-};
-
-/* The last complete read of the registry. */
-struct fleet_view {
-	struct fleet_node node[FLEET_MAX_NODES];
-	int n;
-	int64_t at; /* Unix seconds; 0: never read */
-};
+enum { FLEET_QUOTA_CHECK_MS = 50 };
 
 struct server;
 struct rconn;

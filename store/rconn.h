@@ -4,7 +4,7 @@
  * answers. Lost or refused, it retries after a backoff (250 ms doubling to
  * 5 s); a connect with no answer in 3 s is abandoned (hiredis 0.14 has no
  * connect timeout of its own). The main loop has one for the node registry
- * (store/store.c); each worker has one for its allocations' records
+ * (store/redis.c); each worker has one for its allocations' records
  * (store/records.c). Nothing here blocks.
  */
 #ifndef TERN_STORE_RCONN_H

@@ -1,63 +1,28 @@
 /*
- * The store on the main loop: the node registry, on a connection of its
- * own (store/rconn.c), which is also what /readyz reports (see store.h).
+ * The store's API (see store.h): store_open() picks the backend, and each
+ * function that the backends answer differently asks the Redis one
+ * (store/redis.h) or answers for the memory one, which holds nothing yet
+ * but the node id and, with TURN, the config's credentials.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-
-#include <hiredis/hiredis.h>
-
-#include "relay/record.h"
-#include "server/counters.h"
-#include "server/log.h"
-#include "server/netaddr.h"
 #include "server/quota.h"
 #include "server/worker.h"
 #include "store/authsync.h"
-#include "store/claim.h"
-#include "store/fleet.h"
 #include "store/rconn.h"
-#include "store/redis_url.h"
+#include "store/records.h"
+#include "store/redis.h"
 #include "store/store.h"
 
 struct store {
-	const struct server *srv;
-	struct redis_url url;
 	char node_id[STORE_NODE_ID_MAX + 1];
-	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
-	struct rconn *conn;
-	struct fleet *fleet;
-	struct authsync *authsync; /* users and secrets; NULL without TURN */
-	_Atomic enum store_state state; /* read by the workers too */
-	struct event *beat;
-	struct event *full_check; /* rewrite the entry when "full" flips */
-	bool full_written;
-	time_t started;
-	/* the node id's instance token (store/claim.h) */
-	struct claim_who me;
-	char dead[CLAIM_TOKEN_LEN + 1]; /* a dead holder's token we may replace */
-	struct claim_who watched;       /* a holder we cannot judge from here */
-	uint64_t watch_since_ms;
-	_Atomic bool claimed; /* the entry is ours: the workers may write */
-	bool lost;            /* another live process holds the id: stop */
+	struct redis *redis;       /* the Redis backend; NULL: the memory one */
+	struct authsync *authsync; /* the memory backend's credentials; NULL without TURN */
 };
-
-/* The registry entry as one script call (claim.h): its arguments. */
-struct entry {
-	char ttl[8], pid[24], start[24], started[24], now[24], workers[16], allocs[24];
-	char listen[1024], public[1024];
-	const char *argv[40];
-	int argc;
-};
-
-static void beat(struct store *s);
 
 const char *store_state_name(enum store_state st)
 {
@@ -66,22 +31,7 @@ const char *store_state_name(enum store_state st)
 	return names[st];
 }
 
-static void on_up(void *ctx, redisAsyncContext *ac)
-{
-	struct store *s = ctx;
-
-	s->state = STORE_UP;
-	beat(s); /* an empty Redis gets the registry back at once */
-	if (s->authsync)
-		authsync_reload(s->authsync);
-}
-
-static void on_down(void *ctx)
-{
-	((struct store *)ctx)->state = STORE_DOWN;
-}
-
-/* ---- the node registry --------------------------------------------------- */
+/* ---- what does not depend on the backend --------------------------------- */
 
 uint64_t store_allocations(const struct server *srv)
 {
@@ -99,258 +49,45 @@ uint64_t store_allocations(const struct server *srv)
 	return n;
 }
 
-/*
- * "udp 127.0.0.1:3478 tcp ..." for every listener, bounded by cap. With
- * public, the address clients reach it at: external-ip's public address in
- * place of the listener's own, for the family it is set for (a node behind
- * 1:1 NAT, or listening on a wildcard address).
- */
-static void listeners(const struct server *srv, bool public, char *out, size_t cap)
+bool store_full(const struct server *srv)
 {
-	const struct relay_config *rc = &srv->relay;
-	size_t o = 0;
+	const struct config *c = srv->cfg;
 
-	out[0] = '\0';
-	for (int i = 0; i < srv->n_spec && o + 80 < cap; i++) {
-		struct stun_addr a = srv->spec[i].local;
-		const struct stun_addr *pub = a.family == STUN_FAMILY_IPV6 ? &rc->public_v6
-									: &rc->public_v4;
-		char s[INET6_ADDRSTRLEN + 8];
-
-		if (public && srv->cfg->external_ip && pub->family == a.family) {
-			uint16_t port = a.port;
-
-			a = *pub;
-			a.port = port;
-		}
-		if (!record_addr_str(&a, true, s, sizeof s))
-			continue;
-		o += (size_t)snprintf(out + o, cap - o, "%s%s %s", o ? " " : "",
-				      counters_transport_name(srv->spec[i].tp), s);
-	}
+	return atomic_load(&srv->draining) ||
+	       (srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota);
 }
 
-static uint64_t mono_ms(void)
+const char *store_node_id(const struct store *s)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return s->node_id;
 }
 
-static void entry_build(struct store *s, struct entry *e)
+struct redisContext *store_redis_connect(const struct redis_url *u, int timeout_s, char *err,
+					 size_t errlen)
 {
-	const struct server *srv = s->srv;
-	const char **a = e->argv;
-	int n = 0;
-
-	snprintf(e->ttl, sizeof e->ttl, "%d", STORE_NODE_TTL_S);
-	snprintf(e->pid, sizeof e->pid, "%ld", s->me.pid);
-	snprintf(e->start, sizeof e->start, "%llu", s->me.start);
-	snprintf(e->started, sizeof e->started, "%lld", (long long)s->started);
-	snprintf(e->now, sizeof e->now, "%lld", (long long)time(NULL));
-	snprintf(e->workers, sizeof e->workers, "%d", srv->n_workers);
-	snprintf(e->allocs, sizeof e->allocs, "%llu", (unsigned long long)store_allocations(srv));
-	listeners(srv, false, e->listen, sizeof e->listen);
-	listeners(srv, true, e->public, sizeof e->public);
-	a[n++] = "EVAL", a[n++] = claim_script, a[n++] = "1", a[n++] = s->key;
-	a[n++] = s->me.token, a[n++] = s->dead, a[n++] = e->ttl;
-	a[n++] = "token", a[n++] = s->me.token, a[n++] = "boot", a[n++] = s->me.boot;
-	a[n++] = "pidns", a[n++] = s->me.pidns, a[n++] = "host", a[n++] = s->me.host;
-	a[n++] = "pid", a[n++] = e->pid, a[n++] = "start", a[n++] = e->start;
-	a[n++] = "id", a[n++] = s->node_id, a[n++] = "version", a[n++] = PACKAGE_VERSION;
-	a[n++] = "started", a[n++] = e->started, a[n++] = "heartbeat", a[n++] = e->now;
-	a[n++] = "workers", a[n++] = e->workers, a[n++] = "allocations", a[n++] = e->allocs;
-	a[n++] = "listening", a[n++] = e->listen, a[n++] = "public", a[n++] = e->public;
-	a[n++] = "full", a[n++] = store_full(srv) ? "1" : "0";
-	e->argc = n;
+	return rconn_sync(u, timeout_s, err, errlen);
 }
 
-/*
- * The entry is held by holder, not us: what now. CLAIM_DEAD: retry, taking
- * it over. CLAIM_ALIVE: give up, why in out. CLAIM_UNKNOWN: ask again
- * later; a holder whose heartbeat has not moved for CLAIM_WATCH_MS is dead.
- */
-static enum claim_verdict held(struct store *s, const struct claim_who *holder, char *out,
-			       size_t cap)
+int store_records_finish(struct worker *w)
 {
-	enum claim_verdict v = claim_judge(&s->me, holder);
-	uint64_t now = mono_ms();
-
-	if (v == CLAIM_UNKNOWN) {
-		if (strcmp(s->watched.token, holder->token) != 0) {
-			s->watched = *holder;
-			s->watch_since_ms = now;
-		} else if (holder->seq != s->watched.seq) {
-			v = CLAIM_ALIVE;
-		} else if (now - s->watch_since_ms >= CLAIM_WATCH_MS) {
-			v = CLAIM_DEAD;
-		}
-	}
-	if (v == CLAIM_DEAD) {
-		snprintf(s->dead, sizeof s->dead, "%s", holder->token);
-		log_warn("redis: node %s: the process that held this node-id (pid %ld on %s) is "
-			 "gone: taking its entry and records over", s->node_id, holder->pid,
-			 holder->host[0] ? holder->host : "?");
-	} else if (v == CLAIM_ALIVE) {
-		claim_describe(s->node_id, holder, out, cap);
-	}
-	return v;
+	return records_finish(w);
 }
 
-static void claimed(struct store *s)
+void store_records_stop(struct worker *w)
 {
-	if (!s->claimed)
-		log_info("redis: node %s: registry entry held", s->node_id);
-	s->claimed = true;
-	s->dead[0] = '\0';
-	s->watched.token[0] = '\0';
+	records_stop(w);
 }
 
-static void on_beat_reply(redisAsyncContext *ac, void *reply, void *arg)
-{
-	struct store *s = arg;
-	const redisReply *r = reply;
-	struct claim_who holder;
-	char why[512];
-
-	if (!r)
-		return;
-	if (r->type == REDIS_REPLY_STATUS) {
-		claimed(s);
-		fleet_beat(s->fleet);
-		return;
-	}
-	if (!claim_parse(r, &holder)) {
-		log_debug("redis: heartbeat: %s", r->type == REDIS_REPLY_ERROR ? r->str : "?");
-		return;
-	}
-	s->claimed = false; /* whatever happens next, the workers stop writing */
-	switch (held(s, &holder, why, sizeof why)) {
-	case CLAIM_DEAD:
-		beat(s);
-		break;
-	case CLAIM_ALIVE:
-		log_err("%s; stopping", why);
-		s->lost = true;
-		event_base_loopbreak(s->srv->base);
-		break;
-	case CLAIM_UNKNOWN:
-		break; /* the next beat looks again */
-	}
-}
-
-static void on_sadd_reply(redisAsyncContext *ac, void *reply, void *arg)
-{
-	const redisReply *r = reply;
-
-	if (r && r->type == REDIS_REPLY_ERROR)
-		log_debug("redis: registry: %s", r->str);
-}
-
-static void beat(struct store *s)
-{
-	redisAsyncContext *ac = rconn_ctx(s->conn);
-	struct entry e;
-
-	if (!ac || s->lost)
-		return;
-	s->full_written = store_full(s->srv);
-	entry_build(s, &e);
-	redisAsyncCommandArgv(ac, on_beat_reply, s, e.argc, e.argv, NULL);
-	redisAsyncCommandArgv(ac, on_sadd_reply, s, 3,
-			      (const char *[]){ "SADD", "tern:nodes", s->node_id }, NULL);
-}
-
-static void on_beat(evutil_socket_t fd, short what, void *arg)
-{
-	beat(arg);
-}
-
-/* Full (or draining) now, or no longer: the fleet should know before the
- * next beat, or it keeps sending Allocates here. */
-static void on_full_check(evutil_socket_t fd, short what, void *arg)
-{
-	struct store *s = arg;
-
-	if (store_full(s->srv) != s->full_written) {
-		beat(s);
-		fleet_announce(s->fleet);
-	}
-}
-
-/*
- * Before serving: make this process the holder of node-id's registry entry,
- * blocking for up to about CLAIM_WATCH_MS while a holder elsewhere is
- * watched. 0: held, or Redis does not answer (the heartbeat claims it
- * later); -1 with err: another live ternd holds it.
- */
-static int claim_at_start(struct store *s, char *err, size_t errlen)
-{
-	redisContext *c;
-	char why[256];
-	int rc = 0;
-
-	c = rconn_sync(&s->url, 3, why, sizeof why);
-	if (!c) {
-		log_warn("redis %s:%u: %s; node-id %s will be claimed once Redis answers",
-			 s->url.host, (unsigned)s->url.port, why, s->node_id);
-		return 0;
-	}
-	for (int tries = 0; !s->claimed && tries < 2 * CLAIM_WATCH_MS / CLAIM_POLL_MS; tries++) {
-		struct claim_who holder;
-		struct entry e;
-		redisReply *r;
-
-		entry_build(s, &e);
-		r = redisCommandArgv(c, e.argc, e.argv, NULL);
-		if (r && r->type == REDIS_REPLY_STATUS) {
-			claimed(s);
-		} else if (!claim_parse(r, &holder)) {
-			log_warn("redis: node %s: registry entry not written (%s); trying again once "
-				 "connected", s->node_id, r && r->type == REDIS_REPLY_ERROR ? r->str
-							   : c->errstr[0] ? c->errstr : "?");
-			freeReplyObject(r);
-			break;
-		} else if (held(s, &holder, err, errlen) == CLAIM_ALIVE) {
-			rc = -1;
-		} else if (!s->dead[0]) {
-			usleep(CLAIM_POLL_MS * 1000); /* watching a holder elsewhere */
-		}
-		freeReplyObject(r);
-		if (rc < 0)
-			break;
-	}
-	redisFree(c);
-	return rc;
-}
-
-/* ---- the API ----------------------------------------------------------- */
-
-static void on_auth_changed(void *ctx)
-{
-	authsync_reload(ctx);
-}
+/* ---- opening: the choice of backend -------------------------------------- */
 
 struct store *store_open(struct event_base *base, struct server *srv, char *err,
 			 size_t errlen)
 {
 	const struct config *c = srv->cfg;
 	struct store *s = calloc(1, sizeof *s);
-	static const struct timeval beat_every = { STORE_BEAT_MS / 1000, 0 };
-	static const struct timeval full_every = { 0, 200 * 1000 };
-	char who[STORE_NODE_ID_MAX + 8];
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	s->srv = srv;
-	s->started = time(NULL);
-	s->state = STORE_MEMORY;
-	if (claim_self(&s->me) < 0) {
-		snprintf(err, errlen, "no random numbers for the instance token");
-		free(s);
 		return NULL;
 	}
 	if (c->node_id && *c->node_id) {
@@ -364,44 +101,18 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 		free(s);
 		return NULL;
 	}
-	snprintf(s->key, sizeof s->key, "tern:node:{%s}", s->node_id);
-	if (!c->redis_url || !*c->redis_url) {
-		/* the memory backend: credentials reload on SIGHUP */
-		if (srv->turn && !(s->authsync = authsync_new(base, srv, NULL))) {
-			snprintf(err, errlen, "out of memory");
+	if (c->redis_url && *c->redis_url) {
+		s->redis = redis_open(base, srv, s->node_id, err, errlen);
+		if (!s->redis) {
 			free(s);
 			return NULL;
 		}
-		return s;
-	}
-	if (redis_url_parse(c->redis_url, &s->url, err, errlen) < 0) {
-		free(s);
-		return NULL;
-	}
-	if (claim_at_start(s, err, errlen) < 0) {
-		free(s);
-		return NULL;
-	}
-	s->state = STORE_DOWN;
-	s->beat = event_new(base, -1, EV_PERSIST, on_beat, s);
-	s->full_check = event_new(base, -1, EV_PERSIST, on_full_check, s);
-	snprintf(who, sizeof who, "node %s", s->node_id);
-	s->conn = rconn_new(base, &s->url, who, true,
-			    &(struct rconn_cb){ .ctx = s, .up = on_up, .down = on_down });
-	s->fleet = s->conn ? fleet_new(base, srv, &s->url, s->node_id, s->conn) : NULL;
-	if (s->fleet && srv->turn) {
-		s->authsync = authsync_new(base, srv, s->conn);
-		if (s->authsync)
-			fleet_on_auth(s->fleet, on_auth_changed, s->authsync);
-	}
-	if (!s->beat || !s->full_check || !s->fleet || (srv->turn && !s->authsync) ||
-	    event_add(s->beat, &beat_every) < 0 || event_add(s->full_check, &full_every) < 0) {
+	} else if (srv->turn && !(s->authsync = authsync_new(base, srv, NULL))) {
+		/* the memory backend: credentials reload on SIGHUP */
 		snprintf(err, errlen, "out of memory");
-		store_close(s);
+		free(s);
 		return NULL;
 	}
-	log_info("redis %s:%u db %d: connecting as node %s", s->url.host, (unsigned)s->url.port,
-		 s->url.db, s->node_id);
 	return s;
 }
 
@@ -409,68 +120,56 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	rconn_free(s->conn); /* first: the fleet's pending replies run now */
-	fleet_free(s->fleet);
+	redis_close(s->redis);
 	authsync_free(s->authsync);
-	if (s->beat)
-		event_free(s->beat);
-	if (s->full_check)
-		event_free(s->full_check);
-	explicit_bzero(&s->url, sizeof s->url);
 	free(s);
+}
+
+/* ---- the rest: the Redis backend's answer, or the memory one's ----------- */
+
+int store_records_start(struct store *s, struct server *srv)
+{
+	/* a single box has nothing to restore the records from: it keeps none */
+	if (!s->redis || !srv->relay.persist || !srv->turn)
+		return 0;
+	return redis_records_start(s->redis, srv);
 }
 
 enum store_state store_state(const struct store *s)
 {
-	return s ? s->state : STORE_MEMORY;
+	return s && s->redis ? redis_state(s->redis) : STORE_MEMORY;
 }
 
 uint64_t store_reconnects(const struct store *s)
 {
-	return s ? rconn_reconnects(s->conn) : 0;
+	return s && s->redis ? redis_reconnects(s->redis) : 0;
 }
 
 bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out)
 {
-	return s && s->fleet && fleet_alternate(s->fleet, counters_transport_name(tp), family, out);
-}
-
-bool store_full(const struct server *srv)
-{
-	const struct config *c = srv->cfg;
-
-	return atomic_load(&srv->draining) ||
-	       (srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota);
+	return s && s->redis && redis_alternate(s->redis, tp, family, out);
 }
 
 void store_reload(struct store *s)
 {
-	if (s && s->authsync)
+	if (s && s->redis)
+		redis_reload(s->redis);
+	else if (s && s->authsync)
 		authsync_reload(s->authsync);
 }
 
 const struct fleet_view *store_fleet(const struct store *s)
 {
-	return s ? fleet_view(s->fleet) : NULL;
-}
-
-const struct redis_url *store_url(const struct store *s)
-{
-	return s && s->state != STORE_MEMORY ? &s->url : NULL;
-}
-
-const char *store_node_id(const struct store *s)
-{
-	return s->node_id;
+	return s && s->redis ? redis_fleet(s->redis) : NULL;
 }
 
 bool store_claimed(const struct store *s)
 {
-	return s && s->claimed;
+	return s && s->redis && redis_claimed(s->redis);
 }
 
 bool store_lost(const struct store *s)
 {
-	return s && s->lost;
+	return s && s->redis && redis_lost(s->redis);
 }

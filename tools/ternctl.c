@@ -20,8 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "server/config.h"
-#include "store/rconn.h"
-#include "store/redis_url.h"
+#include "store/store.h"
 #include "stun/stun.h"
 
 enum { EXIT_USAGE = 2, EXIT_REDIS = 3 };
@@ -233,7 +232,7 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return usage();
 	}
-	db = rconn_sync(&u, 5, err, sizeof err);
+	db = store_redis_connect(&u, 5, err, sizeof err);
 	explicit_bzero(&u, sizeof u);
 	if (!db) {
 		fprintf(stderr, "ternctl: redis: %s\n", err);
