@@ -10,7 +10,7 @@
  */
 #include "server/config.h"
 #include "server/config_opt.h"
-#include "server/redis_url.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

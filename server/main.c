@@ -22,14 +22,13 @@
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
-#include "server/stats.h"
-#include "server/records.h"
 #include "server/srclimit.h"
-#include "server/store.h"
+#include "server/stats.h"
 #include "server/tls.h"
 #include "server/turn.h"
 #include "server/wg.h"
 #include "server/worker.h"
+#include "store/store.h"
 
 enum { EXIT_START = 1, EXIT_CONFIG = 2 };
 
@@ -240,16 +239,9 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	srv->store = store_open(base, srv, err, errlen);
 	if (!srv->store)
 		goto out;
-	if (srv->relay.persist && srv->turn) {
-		const struct redis_url *u = store_url(srv->store);
-
-		records_restore(srv, u, store_node_id(srv->store));
-		for (int i = 0; i < srv->n_workers; i++) {
-			if (records_start(srv->workers[i], u, store_node_id(srv->store)) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-		}
+	if (store_records_start(srv->store, srv) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
 	if (c->stats_listen && *c->stats_listen && strcmp(c->stats_listen, "off") != 0) {
 		st = stats_start(base, srv, c->stats_listen, err, errlen);

@@ -20,7 +20,7 @@ void quota_give(struct quota *q, const uint8_t *user, size_t len);
 uint32_t quota_total(struct quota *q);
 
 /*
- * The fleet (server/store.c): other nodes' allocations by user, counted
+ * The fleet (store/fleet.c): other nodes' allocations by user, counted
  * against user-quota with this node's own. Built off the lock by the main
  * loop and swapped in whole; never waited for on the Allocate path.
  */

@@ -13,12 +13,11 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "server/json.h"
 #include "server/netaddr.h"
 #include "server/stats.h"
 #include "server/wg.h"
-#include "server/fleet.h"
-#include "server/json.h"
-#include "server/store.h"
+#include "store/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */
 struct turn_sum {

@@ -2,7 +2,7 @@
  * Which worker a UDP client's datagrams reach. By default the kernel picks a
  * socket of a SO_REUSEPORT group by a hash with a secret of its own, which
  * no process can repeat. A node that restores allocations after a restart
- * (server/persist.c) must put each one on the worker its client's next
+ * (store/records.c) must put each one on the worker its client's next
  * datagram will reach, so the group gets a classic BPF program that picks
  * the socket by a hash of the client's address and port, and steer_pick()
  * computes the same hash in userspace.

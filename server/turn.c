@@ -239,7 +239,7 @@ static void limits(struct server *srv)
 	rc->channel_max = c->rfc8656_channel_numbers ? CHANNEL_MAX : CHANNEL_MAX_RFC5766;
 	rc->max_bps = (uint64_t)c->max_bps;
 	rc->no_udp_relay = c->no_udp_relay;
-	rc->persist = c->redis_url && *c->redis_url; /* server/records.c */
+	rc->persist = c->redis_url && *c->redis_url; /* store/records.c */
 	/* each worker enforces its share: no lock on the packet path */
 	rc->capacity_bps = c->bps_capacity ? (c->bps_capacity + (uint64_t)srv->n_workers - 1) /
 						   (uint64_t)srv->n_workers : 0;

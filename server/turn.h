@@ -18,7 +18,7 @@
 int turn_setup(struct server *srv, char *err, size_t errlen);
 void turn_teardown(struct server *srv);
 /* The config's credentials (user lines, the userdb file, REST secrets and
- * their settings) into a: at start, and for every reload (server/authsync.c). */
+ * their settings) into a: at start, and for every reload (store/authsync.c). */
 int turn_credentials(const struct config *c, struct auth *a, char *err, size_t errlen);
 
 #endif

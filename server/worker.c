@@ -15,13 +15,12 @@
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
-#include "server/records.h"
 #include "server/reserve.h"
-#include "server/store.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
 #include "server/udp.h"
 #include "server/worker.h"
+#include "store/store.h"
 
 static int open_listeners(struct worker *w, char *err, size_t errlen)
 {
@@ -212,7 +211,7 @@ void worker_stop(struct worker *w)
 	static const struct timeval grace = { 1, 0 };
 
 	/* with Redis: the last changes first, a second at most */
-	if (w->records && records_finish(w) == 0)
+	if (w->records && store_records_finish(w) == 0)
 		event_base_loopexit(w->base, &grace);
 	else
 		event_base_loopbreak(w->base);
@@ -226,7 +225,7 @@ void worker_free(struct worker *w)
 	stream_close_all(w);
 	for (int i = 0; i < w->n_dtls; i++)
 		dtls_listener_free(w->dtls[i]);
-	records_stop(w);
+	store_records_stop(w);
 	relay_free(w->engine); /* closes its relay sockets through peer_close */
 	tcprelay_free_attempts(w);
 	OPENSSL_cleanse(w->relay.nonce_secret, sizeof w->relay.nonce_secret);

@@ -7,7 +7,7 @@
  *   secret add SECRET        secret del SECRET   secret list
  *   nodes
  *
- * Users and secrets go where coturn's turnadmin puts them (server/authsync.h);
+ * Users and secrets go where coturn's turnadmin puts them (store/authsync.h);
  * every change is then published on tern:auth, so the nodes read it at once.
  * Only the key MD5(name:realm:password) is stored, never the password.
  */
@@ -20,8 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "server/config.h"
-#include "server/rconn.h"
-#include "server/redis_url.h"
+#include "store/store.h"
 #include "stun/stun.h"
 
 enum { EXIT_USAGE = 2, EXIT_REDIS = 3 };
@@ -233,7 +232,7 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return usage();
 	}
-	db = rconn_sync(&u, 5, err, sizeof err);
+	db = store_redis_connect(&u, 5, err, sizeof err);
 	explicit_bzero(&u, sizeof u);
 	if (!db) {
 		fprintf(stderr, "ternctl: redis: %s\n", err);

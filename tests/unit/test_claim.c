@@ -1,5 +1,5 @@
 /*
- * server/claim.c: who this process is, and whether the process a registry
+ * store/claim.c: who this process is, and whether the process a registry
  * entry names still runs, as far as this host can tell.
  */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#include "server/claim.h"
+#include "store/claim.h"
 
 static void test_self(void **state)
 {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 
 static void test_defaults(void **state)
 {

@@ -10,13 +10,13 @@
 
 #include <hiredis/hiredis.h>
 
-#include "server/fleet.h"
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/quota.h"
-#include "server/rconn.h"
-#include "server/store.h"
 #include "server/worker.h"
+#include "store/fleet.h"
+#include "store/rconn.h"
+#include "store/store.h"
 
 #define QUOTA_CHANNEL "tern:quota"
 #define AUTH_CHANNEL "tern:auth"

@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 
 static int fail(char *err, size_t errlen, const char *why)
 {

@@ -1,6 +1,7 @@
 /*
- * The store on the main loop: the node registry, on a connection of its
- * own (server/rconn.c), which is also what /readyz reports (see store.h).
+ * The Redis backend on the main loop (see redis.h): the node registry, on a
+ * connection of its own (store/rconn.c), which is also what /readyz
+ * reports; and around it the fleet and the credentials from Redis.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,20 +15,20 @@
 
 #include <hiredis/hiredis.h>
 
-#include "server/authsync.h"
-#include "server/claim.h"
-#include "server/counters.h"
-#include "server/fleet.h"
-#include "server/log.h"
-#include "server/quota.h"
 #include "relay/record.h"
-#include "server/netaddr.h"
-#include "server/rconn.h"
-#include "server/redis_url.h"
-#include "server/store.h"
+#include "server/counters.h"
+#include "server/log.h"
 #include "server/worker.h"
+#include "store/authsync.h"
+#include "store/claim.h"
+#include "store/fleet.h"
+#include "store/rconn.h"
+#include "store/records.h"
+#include "store/redis.h"
+#include "store/redis_url.h"
+#include "store/store.h"
 
-struct store {
+struct redis {
 	const struct server *srv;
 	struct redis_url url;
 	char node_id[STORE_NODE_ID_MAX + 1];
@@ -40,7 +41,7 @@ struct store {
 	struct event *full_check; /* rewrite the entry when "full" flips */
 	bool full_written;
 	time_t started;
-	/* the node id's instance token (server/claim.h) */
+	/* the node id's instance token (store/claim.h) */
 	struct claim_who me;
 	char dead[CLAIM_TOKEN_LEN + 1]; /* a dead holder's token we may replace */
 	struct claim_who watched;       /* a holder we cannot judge from here */
@@ -57,18 +58,11 @@ struct entry {
 	int argc;
 };
 
-static void beat(struct store *s);
-
-const char *store_state_name(enum store_state st)
-{
-	static const char *const names[] = { "memory", "up", "down" };
-
-	return names[st];
-}
+static void beat(struct redis *s);
 
 static void on_up(void *ctx, redisAsyncContext *ac)
 {
-	struct store *s = ctx;
+	struct redis *s = ctx;
 
 	s->state = STORE_UP;
 	beat(s); /* an empty Redis gets the registry back at once */
@@ -78,26 +72,10 @@ static void on_up(void *ctx, redisAsyncContext *ac)
 
 static void on_down(void *ctx)
 {
-	((struct store *)ctx)->state = STORE_DOWN;
+	((struct redis *)ctx)->state = STORE_DOWN;
 }
 
 /* ---- the node registry --------------------------------------------------- */
-
-uint64_t store_allocations(const struct server *srv)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < srv->n_workers; i++) {
-		const struct relay_stats *st;
-
-		if (!srv->workers[i] || !srv->workers[i]->engine)
-			continue;
-		st = relay_stats(srv->workers[i]->engine);
-		n += atomic_load_explicit(&st->allocations[0], memory_order_relaxed) +
-		     atomic_load_explicit(&st->allocations[1], memory_order_relaxed);
-	}
-	return n;
-}
 
 /*
  * "udp 127.0.0.1:3478 tcp ..." for every listener, bounded by cap. With
@@ -138,7 +116,7 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void entry_build(struct store *s, struct entry *e)
+static void entry_build(struct redis *s, struct entry *e)
 {
 	const struct server *srv = s->srv;
 	const char **a = e->argv;
@@ -171,7 +149,7 @@ static void entry_build(struct store *s, struct entry *e)
  * it over. CLAIM_ALIVE: give up, why in out. CLAIM_UNKNOWN: ask again
  * later; a holder whose heartbeat has not moved for CLAIM_WATCH_MS is dead.
  */
-static enum claim_verdict held(struct store *s, const struct claim_who *holder, char *out,
+static enum claim_verdict held(struct redis *s, const struct claim_who *holder, char *out,
 			       size_t cap)
 {
 	enum claim_verdict v = claim_judge(&s->me, holder);
@@ -198,7 +176,7 @@ static enum claim_verdict held(struct store *s, const struct claim_who *holder, 
 	return v;
 }
 
-static void claimed(struct store *s)
+static void claimed(struct redis *s)
 {
 	if (!s->claimed)
 		log_info("redis: node %s: registry entry held", s->node_id);
@@ -209,7 +187,7 @@ static void claimed(struct store *s)
 
 static void on_beat_reply(redisAsyncContext *ac, void *reply, void *arg)
 {
-	struct store *s = arg;
+	struct redis *s = arg;
 	const redisReply *r = reply;
 	struct claim_who holder;
 	char why[512];
@@ -248,7 +226,7 @@ static void on_sadd_reply(redisAsyncContext *ac, void *reply, void *arg)
 		log_debug("redis: registry: %s", r->str);
 }
 
-static void beat(struct store *s)
+static void beat(struct redis *s)
 {
 	redisAsyncContext *ac = rconn_ctx(s->conn);
 	struct entry e;
@@ -271,7 +249,7 @@ static void on_beat(evutil_socket_t fd, short what, void *arg)
  * next beat, or it keeps sending Allocates here. */
 static void on_full_check(evutil_socket_t fd, short what, void *arg)
 {
-	struct store *s = arg;
+	struct redis *s = arg;
 
 	if (store_full(s->srv) != s->full_written) {
 		beat(s);
@@ -285,7 +263,7 @@ static void on_full_check(evutil_socket_t fd, short what, void *arg)
  * watched. 0: held, or Redis does not answer (the heartbeat claims it
  * later); -1 with err: another live ternd holds it.
  */
-static int claim_at_start(struct store *s, char *err, size_t errlen)
+static int claim_at_start(struct redis *s, char *err, size_t errlen)
 {
 	redisContext *c;
 	char why[256];
@@ -325,18 +303,18 @@ static int claim_at_start(struct store *s, char *err, size_t errlen)
 	return rc;
 }
 
-/* ---- the API ----------------------------------------------------------- */
+/* ---- the backend's side of the API --------------------------------------- */
 
 static void on_auth_changed(void *ctx)
 {
 	authsync_reload(ctx);
 }
 
-struct store *store_open(struct event_base *base, struct server *srv, char *err,
-			 size_t errlen)
+struct redis *redis_open(struct event_base *base, struct server *srv, const char *node_id,
+			 char *err, size_t errlen)
 {
 	const struct config *c = srv->cfg;
-	struct store *s = calloc(1, sizeof *s);
+	struct redis *s = calloc(1, sizeof *s);
 	static const struct timeval beat_every = { STORE_BEAT_MS / 1000, 0 };
 	static const struct timeval full_every = { 0, 200 * 1000 };
 	char who[STORE_NODE_ID_MAX + 8];
@@ -347,33 +325,13 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	}
 	s->srv = srv;
 	s->started = time(NULL);
-	s->state = STORE_MEMORY;
 	if (claim_self(&s->me) < 0) {
 		snprintf(err, errlen, "no random numbers for the instance token");
 		free(s);
 		return NULL;
 	}
-	if (c->node_id && *c->node_id) {
-		snprintf(s->node_id, sizeof s->node_id, "%s", c->node_id);
-	} else if (gethostname(s->node_id, sizeof s->node_id - 1) < 0 || !config_valid_node_id(s->node_id)) {
-		snprintf(s->node_id, sizeof s->node_id, "tern");
-	}
-	if (!config_valid_node_id(s->node_id)) {
-		snprintf(err, errlen, "node-id: '%s' is not 1-%d of A-Z a-z 0-9 . _ -", c->node_id,
-			 STORE_NODE_ID_MAX);
-		free(s);
-		return NULL;
-	}
+	snprintf(s->node_id, sizeof s->node_id, "%s", node_id);
 	snprintf(s->key, sizeof s->key, "tern:node:{%s}", s->node_id);
-	if (!c->redis_url || !*c->redis_url) {
-		/* the memory backend: credentials reload on SIGHUP */
-		if (srv->turn && !(s->authsync = authsync_new(base, srv, NULL))) {
-			snprintf(err, errlen, "out of memory");
-			free(s);
-			return NULL;
-		}
-		return s;
-	}
 	if (redis_url_parse(c->redis_url, &s->url, err, errlen) < 0) {
 		free(s);
 		return NULL;
@@ -397,7 +355,7 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	if (!s->beat || !s->full_check || !s->fleet || (srv->turn && !s->authsync) ||
 	    event_add(s->beat, &beat_every) < 0 || event_add(s->full_check, &full_every) < 0) {
 		snprintf(err, errlen, "out of memory");
-		store_close(s);
+		redis_close(s);
 		return NULL;
 	}
 	log_info("redis %s:%u db %d: connecting as node %s", s->url.host, (unsigned)s->url.port,
@@ -405,7 +363,7 @@ struct store *store_open(struct event_base *base, struct server *srv, char *err,
 	return s;
 }
 
-void store_close(struct store *s)
+void redis_close(struct redis *s)
 {
 	if (!s)
 		return;
@@ -420,57 +378,48 @@ void store_close(struct store *s)
 	free(s);
 }
 
-enum store_state store_state(const struct store *s)
+int redis_records_start(struct redis *s, struct server *srv)
 {
-	return s ? s->state : STORE_MEMORY;
+	records_restore(srv, &s->url, s->node_id);
+	for (int i = 0; i < srv->n_workers; i++)
+		if (records_start(srv->workers[i], &s->url, s->node_id) < 0)
+			return -1;
+	return 0;
 }
 
-uint64_t store_reconnects(const struct store *s)
+enum store_state redis_state(const struct redis *s)
 {
-	return s ? rconn_reconnects(s->conn) : 0;
+	return s->state;
 }
 
-bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
+uint64_t redis_reconnects(const struct redis *s)
+{
+	return rconn_reconnects(s->conn);
+}
+
+bool redis_alternate(const struct redis *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out)
 {
-	return s && s->fleet && fleet_alternate(s->fleet, counters_transport_name(tp), family, out);
+	return s->fleet && fleet_alternate(s->fleet, counters_transport_name(tp), family, out);
 }
 
-bool store_full(const struct server *srv)
+void redis_reload(struct redis *s)
 {
-	const struct config *c = srv->cfg;
-
-	return atomic_load(&srv->draining) ||
-	       (srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota);
-}
-
-void store_reload(struct store *s)
-{
-	if (s && s->authsync)
+	if (s->authsync)
 		authsync_reload(s->authsync);
 }
 
-const struct fleet_view *store_fleet(const struct store *s)
+const struct fleet_view *redis_fleet(const struct redis *s)
 {
-	return s ? fleet_view(s->fleet) : NULL;
+	return fleet_view(s->fleet);
 }
 
-const struct redis_url *store_url(const struct store *s)
+bool redis_claimed(const struct redis *s)
 {
-	return s && s->state != STORE_MEMORY ? &s->url : NULL;
+	return s->claimed;
 }
 
-const char *store_node_id(const struct store *s)
+bool redis_lost(const struct redis *s)
 {
-	return s->node_id;
-}
-
-bool store_claimed(const struct store *s)
-{
-	return s && s->claimed;
-}
-
-bool store_lost(const struct store *s)
-{
-	return s && s->lost;
+	return s->lost;
 }

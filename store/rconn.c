@@ -14,7 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "server/log.h"
-#include "server/rconn.h"
+#include "store/rconn.h"
 
 struct rconn {
 	struct event_base *base;

@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "server/claim.h"
+#include "store/claim.h"
 
 const char claim_script[] =
 	"local t = redis.call('HGET', KEYS[1], 'token') "

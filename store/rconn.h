@@ -4,11 +4,11 @@
  * answers. Lost or refused, it retries after a backoff (250 ms doubling to
  * 5 s); a connect with no answer in 3 s is abandoned (hiredis 0.14 has no
  * connect timeout of its own). The main loop has one for the node registry
- * (server/store.c); each worker has one for its allocations' records
- * (server/persist.c). Nothing here blocks.
+ * (store/redis.c); each worker has one for its allocations' records
+ * (store/records.c). Nothing here blocks.
  */
-#ifndef TERN_SERVER_RCONN_H
-#define TERN_SERVER_RCONN_H
+#ifndef TERN_STORE_RCONN_H
+#define TERN_STORE_RCONN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 
 enum {
 	RCONN_CONNECT_TIMEOUT_MS = 3000,

@@ -16,10 +16,10 @@
  * found later, stop), naming the id and the other's listeners.
  * doc/2026-12-07-node-id.md says why.
  *
- * Sans-Redis: this module formats and judges; server/store.c sends.
+ * Sans-Redis: this module formats and judges; store/redis.c sends.
  */
-#ifndef TERN_SERVER_CLAIM_H
-#define TERN_SERVER_CLAIM_H
+#ifndef TERN_STORE_CLAIM_H
+#define TERN_STORE_CLAIM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -13,11 +13,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "server/authsync.h"
 #include "server/log.h"
-#include "server/rconn.h"
 #include "server/turn.h"
 #include "server/worker.h"
+#include "store/authsync.h"
+#include "store/rconn.h"
 
 enum { KEY_HEX = 32 };
 

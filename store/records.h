@@ -15,10 +15,10 @@
  * which also refills a Redis that came back empty. A stop writes what
  * changed last before the worker's loop ends (a second at most).
  */
-#ifndef TERN_SERVER_RECORDS_H
-#define TERN_SERVER_RECORDS_H
+#ifndef TERN_STORE_RECORDS_H
+#define TERN_STORE_RECORDS_H
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
 
 struct server;
 struct worker;

@@ -16,8 +16,8 @@
  * users of the same name. SIGHUP reads everything again, the userdb file
  * included, with either backend.
  */
-#ifndef TERN_SERVER_AUTHSYNC_H
-#define TERN_SERVER_AUTHSYNC_H
+#ifndef TERN_STORE_AUTHSYNC_H
+#define TERN_STORE_AUTHSYNC_H
 
 #include <event2/event.h>
 

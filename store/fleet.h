@@ -7,7 +7,7 @@
  *   tern:quota        pub/sub channel: a node's id, each time it rewrote
  *                     its tern:users hash
  *   tern:auth         pub/sub channel: users or REST secrets changed
- *                     (server/authsync.h)
+ *                     (store/authsync.h)
  *
  * Every heartbeat, and whenever another node announces a change, the node
  * reads the registry (tern:nodes, each tern:node:{ID}) and the other nodes'
@@ -18,8 +18,8 @@
  * registry entries make /stats' fleet totals. Dead nodes drop out when
  * their entries expire.
  */
-#ifndef TERN_SERVER_FLEET_H
-#define TERN_SERVER_FLEET_H
+#ifndef TERN_STORE_FLEET_H
+#define TERN_STORE_FLEET_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,26 +27,11 @@
 
 #include <event2/event.h>
 
-#include "server/redis_url.h"
+#include "store/redis_url.h"
+#include "store/store.h" /* struct fleet_view: the API's */
 #include "stun/stun.h"
 
-enum { FLEET_MAX_NODES = 256, FLEET_QUOTA_CHECK_MS = 50 };
-
-struct fleet_node {
-	char id[65];
-	uint64_t allocations;
-	bool full;         /* it said it takes no more Allocates */
-	int64_t heartbeat; /* Unix seconds */
-	char listening[256];
-	char public[256];  /* the listeners as clients reach them (external-ip) */
-};
-
-/* The last complete read of the registry. */
-struct fleet_view {
-	struct fleet_node node[FLEET_MAX_NODES];
-	int n;
-	int64_t at; /* Unix seconds; 0: never read */
-};
+enum { FLEET_QUOTA_CHECK_MS = 50 };
 
 struct server;
 struct rconn;

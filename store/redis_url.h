@@ -7,8 +7,8 @@
  * 6379 and db to 0; user and password may be percent-encoded. rediss://
  * (TLS) is refused with the reason: Debian's hiredis 0.14 has no TLS.
  */
-#ifndef TERN_SERVER_REDIS_URL_H
-#define TERN_SERVER_REDIS_URL_H
+#ifndef TERN_STORE_REDIS_URL_H
+#define TERN_STORE_REDIS_URL_H
 
 #include <stddef.h>
 #include <stdint.h>

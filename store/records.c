@@ -17,11 +17,11 @@
 #include "relay/record.h"
 #include "server/json.h"
 #include "server/log.h"
-#include "server/rconn.h"
-#include "server/records.h"
 #include "server/steer.h"
-#include "server/store.h"
 #include "server/worker.h"
+#include "store/rconn.h"
+#include "store/records.h"
+#include "store/store.h"
 
 /* Remove a record only if it is still the one this allocation wrote: its
  * port may already carry another worker's new allocation. */
