@@ -64,8 +64,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "1.2.3.4/24", "::/0", or an address alone (a /32 or /128). */
-static bool prefix(char *s, struct wgconf_prefix *out)
+bool wgconf_prefix(char *s, struct wgconf_prefix *out)
 {
 	char *slash = strchr(s, '/'), *end;
 	long plen = -1;
@@ -143,8 +142,8 @@ static void allowed_ips(struct parse *p, char *v)
 
 		if (!*t)
 			continue;
-		snprintf(copy, sizeof copy, "%s", t); /* prefix() cuts it at the slash */
-		if (strlen(t) >= sizeof copy || !prefix(copy, &px)) {
+		snprintf(copy, sizeof copy, "%s", t); /* wgconf_prefix() cuts it at the slash */
+		if (strlen(t) >= sizeof copy || !wgconf_prefix(copy, &px)) {
 			problem(p, "AllowedIPs: '%s' is not an address or prefix", t);
 			continue;
 		}

@@ -66,6 +66,10 @@ int wgconf_load(const char *path, struct wgconf *out,
 		void (*fn)(void *ctx, const char *problem), void *ctx);
 void wgconf_free(struct wgconf *c);
 
+/* "1.2.3.4/24", "::/0", or an address alone (a /32 or /128); s is cut at
+ * the slash. */
+bool wgconf_prefix(char *s, struct wgconf_prefix *out);
+
 /* A base64 WireGuard key (44 characters) into 32 bytes. */
 bool wgconf_key(const char *s, uint8_t out[32]);
 

@@ -6,6 +6,7 @@
  *   user add NAME PASSWORD   user del NAME   user list
  *   secret add SECRET        secret del SECRET   secret list
  *   nodes
+ *   peer add|del|list|show ... (ternctl_peer.c)
  *
  * Users and secrets go where coturn's turnadmin puts them (store/authsync.h);
  * every change is then published on tern:auth, so the nodes read it at once.
@@ -19,26 +20,31 @@
 #include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 
+#include <sodium.h>
+
 #include "server/config.h"
+#include "server/wgconf.h"
 #include "store/store.h"
 #include "stun/stun.h"
-
-enum { EXIT_USAGE = 2, EXIT_REDIS = 3 };
+#include "tools/ternctl.h"
 
 static redisContext *db;
 
-static int usage(void)
+int ternctl_usage(void)
 {
 	fprintf(stderr,
-		"usage: ternctl [-c ternd.conf] [--redis-url=URL] [--realm=REALM] COMMAND\n"
+		"usage: ternctl [-c ternd.conf] [--redis-url=URL] [--realm=REALM]\n"
+		"               [--wg-public-key=KEY] COMMAND\n"
 		"  user add NAME PASSWORD | user del NAME | user list\n"
 		"  secret add SECRET | secret del SECRET | secret list\n"
-		"  nodes\n");
+		"  nodes\n"
+		"  peer add KEY [allowed-ips CIDR[,CIDR...]] [preshared-key FILE]\n"
+		"               [persistent-keepalive N]\n"
+		"  peer del KEY | peer list [--json] | peer show KEY [--json]\n");
 	return EXIT_USAGE;
 }
 
-/* Run a command; NULL (reported) on an error reply or a lost connection. */
-static redisReply *run(int argc, const char **argv)
+redisReply *ternctl_run(int argc, const char **argv)
 {
 	redisReply *r = redisCommandArgv(db, argc, argv, NULL);
 
@@ -54,7 +60,7 @@ static redisReply *run(int argc, const char **argv)
 /* Tell the nodes to read the users and secrets again. */
 static int announce(const char *what)
 {
-	redisReply *r = run(3, (const char *[]){ "PUBLISH", "tern:auth", what });
+	redisReply *r = ternctl_run(3, (const char *[]){ "PUBLISH", "tern:auth", what });
 
 	if (!r)
 		return EXIT_REDIS;
@@ -79,7 +85,7 @@ static int user_add(const char *realm, const char *name, const char *pass)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	OPENSSL_cleanse(key, sizeof key);
 	snprintf(path, sizeof path, "turn/realm/%s/user/%s/key", realm, name);
-	r = run(3, (const char *[]){ "SET", path, hex });
+	r = ternctl_run(3, (const char *[]){ "SET", path, hex });
 	OPENSSL_cleanse(hex, sizeof hex);
 	if (!r)
 		return EXIT_REDIS;
@@ -94,7 +100,7 @@ static int user_del(const char *realm, const char *name)
 	long long n;
 
 	snprintf(path, sizeof path, "turn/realm/%s/user/%s/key", realm, name);
-	r = run(2, (const char *[]){ "DEL", path });
+	r = ternctl_run(2, (const char *[]){ "DEL", path });
 	if (!r)
 		return EXIT_REDIS;
 	n = r->integer;
@@ -113,7 +119,7 @@ static int user_list(const char *realm)
 
 	snprintf(pattern, sizeof pattern, "turn/realm/%s/user/*/key", realm);
 	do {
-		redisReply *r = run(6, (const char *[]){ "SCAN", cursor, "MATCH", pattern, "COUNT",
+		redisReply *r = ternctl_run(6, (const char *[]){ "SCAN", cursor, "MATCH", pattern, "COUNT",
 							"1000" });
 
 		if (!r)
@@ -142,7 +148,7 @@ static int secret(const char *realm, const char *op, const char *value)
 
 	snprintf(key, sizeof key, "turn/realm/%s/secret", realm);
 	if (strcmp(op, "list") == 0) {
-		r = run(2, (const char *[]){ "SMEMBERS", key });
+		r = ternctl_run(2, (const char *[]){ "SMEMBERS", key });
 		for (size_t i = 0; r && i < r->elements; i++)
 			printf("%s\n", r->element[i]->str);
 		rc = r ? 0 : EXIT_REDIS;
@@ -150,8 +156,8 @@ static int secret(const char *realm, const char *op, const char *value)
 		return rc;
 	}
 	if (!value || !*value)
-		return usage();
-	r = run(3, (const char *[]){ strcmp(op, "add") == 0 ? "SADD" : "SREM", key, value });
+		return ternctl_usage();
+	r = ternctl_run(3, (const char *[]){ strcmp(op, "add") == 0 ? "SADD" : "SREM", key, value });
 	if (!r)
 		return EXIT_REDIS;
 	if (strcmp(op, "del") == 0 && r->integer == 0) {
@@ -172,7 +178,7 @@ static const char *field(const redisReply *r, const char *name)
 
 static int nodes(void)
 {
-	redisReply *m = run(2, (const char *[]){ "SMEMBERS", "tern:nodes" });
+	redisReply *m = ternctl_run(2, (const char *[]){ "SMEMBERS", "tern:nodes" });
 
 	if (!m)
 		return EXIT_REDIS;
@@ -183,7 +189,7 @@ static int nodes(void)
 		redisReply *h;
 
 		snprintf(key, sizeof key, "tern:node:{%s}", m->element[i]->str);
-		h = run(2, (const char *[]){ "HGETALL", key });
+		h = ternctl_run(2, (const char *[]){ "HGETALL", key });
 		if (h && h->elements)
 			printf("%-20s %12s %12s %5s  %s\n", m->element[i]->str,
 			       field(h, "allocations"), field(h, "heartbeat"), field(h, "full"),
@@ -194,23 +200,52 @@ static int nodes(void)
 	return 0;
 }
 
+/* The responder whose peers "peer" manages: --wg-public-key, else the
+ * public key of wg-config's PrivateKey. */
+static bool responder_key(const char *given, const struct config *c, uint8_t out[32])
+{
+	struct wgconf wc = { 0 };
+	bool ok;
+
+	if (given) {
+		if (wgconf_key(given, out))
+			return true;
+		fprintf(stderr, "ternctl: --wg-public-key: '%s' is not a WireGuard key\n", given);
+		return false;
+	}
+	if (!c->wg_config) {
+		fprintf(stderr, "ternctl: peer: which responder? Give -c ternd.conf (with "
+				"wg-config) or --wg-public-key\n");
+		return false;
+	}
+	ok = wgconf_load(c->wg_config, &wc, NULL, NULL) == 0 && wc.has_private_key &&
+	     crypto_scalarmult_base(out, wc.private_key) == 0;
+	if (!ok)
+		fprintf(stderr, "ternctl: peer: %s has no usable PrivateKey (ternd --check "
+				"says why)\n", c->wg_config);
+	wgconf_free(&wc);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "redis-url", required_argument, NULL, 'u' },
 		{ "realm", required_argument, NULL, 'r' },
+		{ "wg-public-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = NULL, *realm = NULL, *cmd, *op;
+	const char *url = NULL, *realm = NULL, *wgkey = NULL, *cmd, *op;
+	uint8_t responder[32];
 	struct redis_url u;
 	struct config c;
 	char err[CONFIG_ERR_LEN];
 	int o, rc;
 
 	config_defaults(&c);
-	while ((o = getopt_long(argc, argv, "c:u:r:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+c:u:r:k:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			if (config_load(&c, optarg, err, sizeof err) < 0) {
@@ -221,7 +256,8 @@ int main(int argc, char **argv)
 			break;
 		case 'u': url = optarg; break;
 		case 'r': realm = optarg; break;
-		default: config_free(&c); return usage();
+		case 'k': wgkey = optarg; break;
+		default: config_free(&c); return ternctl_usage();
 		}
 	}
 	url = url ? url : c.redis_url ? c.redis_url : "redis://127.0.0.1:6379/0";
@@ -230,7 +266,11 @@ int main(int argc, char **argv)
 		if (optind < argc)
 			fprintf(stderr, "ternctl: redis-url: %s\n", err);
 		config_free(&c);
-		return usage();
+		return ternctl_usage();
+	}
+	if (strcmp(argv[optind], "peer") == 0 && !responder_key(wgkey, &c, responder)) {
+		config_free(&c);
+		return EXIT_USAGE;
 	}
 	db = store_redis_connect(&u, 5, err, sizeof err);
 	explicit_bzero(&u, sizeof u);
@@ -252,8 +292,10 @@ int main(int argc, char **argv)
 		rc = secret(realm, op, optind + 2 < argc ? argv[optind + 2] : NULL);
 	else if (strcmp(cmd, "nodes") == 0)
 		rc = nodes();
+	else if (strcmp(cmd, "peer") == 0)
+		rc = ternctl_peer(responder, argc - optind - 1, argv + optind + 1);
 	else
-		rc = usage();
+		rc = ternctl_usage();
 	redisFree(db);
 	config_free(&c);
 	return rc;
