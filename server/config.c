@@ -202,6 +202,14 @@ const struct config_opt config_options[] = {
 	NUM("wg-mtu", T_INT, wg_mtu, 576, 65535, "1420", "BYTES", "The wg-tun device's MTU."),
 	NUM("wg-cookie-threshold", T_INT, wg_cookie_threshold, 0, 10000000, "4000", "N",
 	    "Handshakes a second past which cookies are demanded; 0: always."),
+	SECS("wg-peer-idle", wg_peer_idle, 0, 86400 * 365, "600",
+	    "With redis-url: a peer from Redis leaves memory this long after its last "
+	    "handshake; 0: never."),
+	NUM("wg-max-peers", T_INT, wg_max_peers, 0, 4194304, "1000000", "N",
+	    "With redis-url: peers from Redis held in memory at most (least recent go "
+	    "first); 0: no cap."),
+	NUM("wg-lookup-rate", T_INT, wg_lookup_rate, 1, 1000000, "1000", "N",
+	    "With redis-url: Redis lookups a second of keys not in memory."),
 	STR("pidfile", pidfile, "FILE", "Write the process id here."),
 	STR("proc-user", proc_user, "USER", "Drop privileges to this user after binding."),
 	STR("proc-group", proc_group, "GROUP", "Drop privileges to this group after binding."),

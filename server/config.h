@@ -26,7 +26,7 @@ enum config_limits {
 	CONFIG_NONCE_SECRET_LEN = 32,
 	CONFIG_MAX_LINE = 4096,
 	CONFIG_ERR_LEN = 512,
-	CONFIG_MAX_OPTIONS = 80, /* rows in config.c's option table */
+	CONFIG_MAX_OPTIONS = 96, /* rows in config.c's option table */
 };
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -109,6 +109,9 @@ struct config {
 	char *wg_name;          /* the UAPI name when there is no wg_tun */
 	int wg_mtu;
 	int wg_cookie_threshold; /* handshakes/s past which mac2 is asked; 0: always */
+	int wg_peer_idle;       /* seconds: a stored peer leaves memory; 0: never */
+	int wg_max_peers;       /* stored peers in memory at most; 0: no cap */
+	int wg_lookup_rate;     /* Redis lookups a second of keys not in memory */
 	/* the store */
 	char *redis_url; /* NULL: state in memory */
 	char *node_id;   /* NULL: the host name */

@@ -24,6 +24,7 @@
 #include "server/uapi.h"
 #include "server/wg.h"
 #include "server/wgconf.h"
+#include "store/store.h"
 #include "server/worker.h"
 #include "tunnel/tunnel.h"
 
@@ -34,6 +35,7 @@ enum {
 	WG_READS_PER_EVENT = 1,                 /* batches, so the TUN gets its turn */
 	WG_TUN_READS_PER_EVENT = 64,
 	WG_TICK_MS = 100,
+	WG_LOOKUP_TIMEOUT_MS = 2000,            /* a handshake waits for Redis */
 	WG_COPY_SLOT = 256,                     /* a copied datagram; bigger go alone */
 	WG_TUN_SLOT = TUNNEL_HEADROOM + 65536 + TUNNEL_TAILROOM,
 };
@@ -89,6 +91,7 @@ struct wg {
 	int tun_used;
 	struct wg_txq tx;
 	struct tungro gro; /* packets for the TUN, joined per batch */
+	struct wgstore *store; /* peers in Redis; NULL: all in memory */
 };
 
 static uint64_t now_ms(struct wg *w)
@@ -195,6 +198,51 @@ static void ops_deliver(void *ctx, const uint8_t *p, size_t len)
 static void ops_random(void *ctx, void *buf, size_t len)
 {
 	randombytes_buf(buf, len);
+}
+
+static void ops_lookup(void *ctx, const uint8_t key[WG_KEY_LEN],
+		       const uint8_t tai64n[WG_TAI64N_LEN], uint32_t ticket)
+{
+	struct wg *w = ctx;
+
+	wgstore_lookup(w->store, key, tai64n, ticket);
+}
+
+/* The store's answer: the handshake it held goes on (a response goes out
+ * now, not at the next event's flush). */
+static void on_store_answer(void *ctx, uint32_t ticket, enum wgstore_result r,
+			    const struct wgpeer *rec)
+{
+	static const enum tunnel_lookup_result map[] = {
+		[WGSTORE_FOUND] = TUNNEL_FOUND, [WGSTORE_ABSENT] = TUNNEL_ABSENT,
+		[WGSTORE_REPLAY] = TUNNEL_REPLAY, [WGSTORE_DOWN] = TUNNEL_STORE_DOWN,
+	};
+	static struct tunnel_prefix px[WGPEER_MAX_ALLOWED];
+	struct tunnel_peer_conf pc = { .stored = true };
+	struct wg *w = ctx;
+	int n = 0;
+
+	if (rec) {
+		memcpy(pc.public_key, rec->public_key, WG_KEY_LEN);
+		memcpy(pc.preshared_key, rec->preshared_key, WG_KEY_LEN);
+		pc.has_preshared_key = rec->has_preshared_key;
+		pc.keepalive = rec->keepalive;
+		for (; n < rec->n_allowed; n++) {
+			px[n].family = rec->allowed[n].family;
+			px[n].plen = rec->allowed[n].plen;
+			memcpy(px[n].ip, rec->allowed[n].ip, 16);
+		}
+	}
+	tunnel_lookup_done(w->t, ticket, map[r], rec ? &pc : NULL, px, n, now_ms(w));
+	sodium_memzero(&pc, sizeof pc);
+	flush(w);
+}
+
+static void on_store_changed(void *ctx, const uint8_t key[32], bool deleted)
+{
+	struct wg *w = ctx;
+
+	tunnel_store_changed(w->t, key, deleted);
 }
 
 static int listener_for(void *ctx, uint8_t family)
@@ -408,6 +456,10 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 		.cookie_threshold = (uint32_t)c->wg_cookie_threshold,
 		.gateway = c->wg_tun != NULL,
 		.mtu = (uint16_t)c->wg_mtu,
+		.lookup_rate = (uint32_t)c->wg_lookup_rate,
+		.lookup_timeout_ms = WG_LOOKUP_TIMEOUT_MS,
+		.peer_idle_ms = (uint32_t)c->wg_peer_idle * 1000u,
+		.max_stored_peers = (uint32_t)c->wg_max_peers,
 	};
 	char first[CONFIG_ERR_LEN] = "";
 
@@ -417,13 +469,24 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 	}
 	memcpy(tc.private_key, wc->private_key, 32);
 	w->ops = (struct tunnel_ops){ .ctx = w, .send = ops_send, .deliver = ops_deliver,
-				      .random = ops_random };
+				      .random = ops_random,
+				      .lookup = c->redis_url ? ops_lookup : NULL };
 	w->t = tunnel_new(&tc, &w->ops);
 	sodium_memzero(&tc, sizeof tc);
 	if (!w->t) {
 		snprintf(err, errlen, "%s: the private key makes no key pair (or no memory)",
 			 c->wg_config);
 		return -1;
+	}
+	if (c->redis_url) {
+		char why[256];
+
+		w->store = wgstore_open(w->base, c->redis_url, tunnel_public_key(w->t),
+					on_store_answer, on_store_changed, w, why, sizeof why);
+		if (!w->store) {
+			snprintf(err, errlen, "wireguard: redis-url: %s", why);
+			return -1;
+		}
 	}
 	w->port = c->wg_listening_port ? c->wg_listening_port
 		  : wc->listen_port    ? (uint16_t)wc->listen_port
@@ -533,6 +596,7 @@ void wg_free(struct wg *w)
 		event_free(w->sock[i].ev);
 		close(w->sock[i].fd);
 	}
+	wgstore_free(w->store); /* before the engine its answers go to */
 	tunnel_free(w->t);
 	if (w->base)
 		event_base_free(w->base);
@@ -656,9 +720,13 @@ void wg_metrics(const struct wg *w, struct evbuffer *b)
 			       "# TYPE tern_wg_tun_writes_total counter\ntern_wg_tun_writes_total %llu\n"
 			       "# HELP tern_wg_tun_segments_total Packets those writes carried.\n"
 			       "# TYPE tern_wg_tun_segments_total counter\n"
-			       "tern_wg_tun_segments_total %llu\n",
+			       "tern_wg_tun_segments_total %llu\n"
+			       "# HELP tern_wg_lookups_total Peers asked of Redis at a handshake.\n"
+			       "# TYPE tern_wg_lookups_total counter\ntern_wg_lookups_total %llu\n"
+			       "# HELP tern_wg_evictions_total Peers from Redis let go of memory.\n"
+			       "# TYPE tern_wg_evictions_total counter\ntern_wg_evictions_total %llu\n",
 			    LOAD(w->send_errors), LOAD(w->tun_errors), LOAD(w->tun_writes),
-			    LOAD(w->tun_segments));
+			    LOAD(w->tun_segments), LOAD(s->lookups), LOAD(s->evictions));
 }
 
 void wg_json(const struct wg *w, struct evbuffer *b)

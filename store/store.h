@@ -128,6 +128,46 @@ int store_records_finish(struct worker *w);
 /* Free w's writer, if it has one. */
 void store_records_stop(struct worker *w);
 
+/* ---- WireGuard peers ------------------------------------------------------ */
+
+/*
+ * The responder's peers in Redis (schema: store/wgpeer.h), for the tunnel's
+ * thread: with redis-url, a connection on its loop; without, none (the
+ * memory backend's peers are the tunnel's own, from wg-config and wg set).
+ * Not thread-safe: the loop's thread only.
+ */
+#include "store/wgpeer.h"
+
+struct wgstore;
+
+enum wgstore_result {
+	WGSTORE_FOUND,  /* the record (and the timestamp was taken as its newest) */
+	WGSTORE_ABSENT, /* no record, or a damaged one (logged) */
+	WGSTORE_REPLAY, /* the record has a timestamp as new or newer */
+	WGSTORE_DOWN,   /* Redis could not be asked, or did not answer */
+};
+/* An answer to wgstore_lookup(ticket); rec only for WGSTORE_FOUND, and only
+ * for the call. */
+typedef void (*wgstore_answer_fn)(void *ctx, uint32_t ticket, enum wgstore_result r,
+				  const struct wgpeer *rec);
+/* A peer's record was written (deleted false) or deleted, as announced on
+ * tern:wg. */
+typedef void (*wgstore_changed_fn)(void *ctx, const uint8_t key[32], bool deleted);
+
+/* Connect to url on base for the responder with that public key. NULL with
+ * err filled for a bad url or no memory; a Redis that is not there is no
+ * error (every question is answered WGSTORE_DOWN until it is). */
+struct wgstore *wgstore_open(struct event_base *base, const char *url,
+			     const uint8_t responder[32], wgstore_answer_fn answer,
+			     wgstore_changed_fn changed, void *ctx, char *err, size_t errlen);
+/* Close; questions in flight are answered to no one. */
+void wgstore_free(struct wgstore *ws);
+bool wgstore_up(const struct wgstore *ws);
+/* Find key's record and take tai64n as its newest timestamp if it is newer:
+ * answer(ticket) later, never from inside this call. */
+void wgstore_lookup(struct wgstore *ws, const uint8_t key[32], const uint8_t tai64n[12],
+		    uint32_t ticket);
+
 /* ---- for ternctl --------------------------------------------------------- */
 
 /*

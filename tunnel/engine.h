@@ -50,6 +50,23 @@ struct peer {
 	uint64_t rx_bytes, tx_bytes;
 	struct peer *active_prev, *active_next; /* peers holding keypairs */
 	bool active;
+	bool stored;                    /* from the store (tunnel_peer_conf.stored) */
+	struct peer *lru_prev, *lru_next; /* stored peers, latest handshake last */
+	uint64_t lru_at;                /* ms of its latest handshake, or its loading */
+};
+
+/* A handshake waiting for the store (tunnel/lookup.c). */
+struct pending {
+	uint32_t ticket;                /* 0: free */
+	uint64_t at;
+	struct tunnel_endpoint from;
+	struct noise_initiation in;     /* opened and finished: ready to answer */
+	uint8_t timestamp[WG_TAI64N_LEN];
+};
+
+struct negative {
+	uint8_t key[WG_KEY_LEN];
+	uint64_t until;
 };
 
 struct tunnel {
@@ -66,6 +83,14 @@ struct tunnel {
 	/* load: initiations in the current second */
 	uint64_t second, in_second, under_load_until;
 	bool forced;
+	/* the store (tunnel/lookup.c) */
+	struct pending *pending;       /* TUNNEL_PENDING of them, by ticket */
+	struct negative *negative;     /* TUNNEL_NEGATIVE, by the key's first bytes */
+	uint32_t next_ticket;
+	double lookup_tokens;
+	uint64_t lookup_at;
+	struct peer *lru_head, *lru_tail;
+	uint32_t n_stored;
 	struct tunnel_stats stats;
 };
 
@@ -121,6 +146,25 @@ void session_keepalive(struct tunnel *t, struct peer *p, uint64_t now);
 /* tunnel/handshake.c */
 void handshake_initiation(struct tunnel *t, const struct tunnel_endpoint *from, uint8_t *msg,
 			  uint64_t now);
+/* Steps 5 and 6 for p: false (counted) if in does not pass. */
+bool handshake_fresh(struct tunnel *t, struct peer *p, struct noise_initiation *in,
+		     uint64_t now);
+/* Step 7: answer in, from p at from. */
+void handshake_respond(struct tunnel *t, struct peer *p, const struct tunnel_endpoint *from,
+		       struct noise_initiation *in, uint64_t now);
+
+/* tunnel/lookup.c: peers in a store, loaded at their handshake */
+bool lookup_init(struct tunnel *t);
+void lookup_free(struct tunnel *t);
+/* An initiation opened as in, from a key not in memory (p NULL) or a
+ * stored peer p: checked as far as can be here, then parked for the store. */
+void lookup_begin(struct tunnel *t, struct peer *p, const struct tunnel_endpoint *from,
+		  struct noise_initiation *in, uint64_t now);
+/* Handshakes that waited too long; stored peers idle too long. */
+void lookup_tick(struct tunnel *t, uint64_t now);
+/* p is stored now (on the LRU list), or leaves the list. */
+void lookup_track(struct tunnel *t, struct peer *p, uint64_t now);
+void lookup_untrack(struct tunnel *t, struct peer *p);
 void handshake_cookie(struct tunnel *t, const uint8_t *msg, uint64_t now);
 
 /* tunnel/transport.c */

@@ -6,7 +6,8 @@
  *   1. mac1: does the sender know our public key? (a MAC, no DH)
  *   2. under load: mac2, else a cookie reply; then the source's budget
  *   3. e, es, s: one DH, and now we know who says they are calling
- *   4. the peer: unknown keys get no answer at all
+ *   4. the peer: unknown keys get no answer at all (with a store, keys
+ *      not in memory and stored peers are asked of it: tunnel/lookup.c)
  *   5. at most 50 initiations a second per peer
  *   6. ss (precomputed) and the timestamp, which must be newer than the
  *      last one this peer sent
@@ -82,7 +83,8 @@ static bool admit(struct tunnel *t, const struct tunnel_endpoint *from, const ui
 
 /* Steps 5 and 6: the peer's own checks; its replay state moves only once
  * everything has passed. */
-static bool fresh(struct tunnel *t, struct peer *p, struct noise_initiation *in, uint64_t now)
+bool handshake_fresh(struct tunnel *t, struct peer *p, struct noise_initiation *in,
+		     uint64_t now)
 {
 	uint8_t ts[WG_TAI64N_LEN];
 	bool ok = false;
@@ -109,8 +111,8 @@ out:
 }
 
 /* Step 7: answer, and keep the new keypair (unconfirmed) for receiving. */
-static void respond(struct tunnel *t, struct peer *p, const struct tunnel_endpoint *from,
-		    struct noise_initiation *in, uint64_t now)
+void handshake_respond(struct tunnel *t, struct peer *p, const struct tunnel_endpoint *from,
+		       struct noise_initiation *in, uint64_t now)
 {
 	uint8_t e[WG_KEY_LEN], msg[WG_RESPONSE_LEN];
 	struct noise_keys keys;
@@ -160,10 +162,12 @@ void handshake_initiation(struct tunnel *t, const struct tunnel_endpoint *from, 
 		return;
 	}
 	p = peers_find(t->peers, in.static_key);
-	if (!p)
+	if (t->ops->lookup && (!p || p->stored))
+		lookup_begin(t, p, from, &in, now); /* answered when the store is */
+	else if (!p)
 		tdrop(t, TD_UNKNOWN_PEER); /* no answer at all */
-	else if (fresh(t, p, &in, now))
-		respond(t, p, from, &in, now);
+	else if (handshake_fresh(t, p, &in, now))
+		handshake_respond(t, p, from, &in, now);
 	sodium_memzero(&in, sizeof in);
 }
 

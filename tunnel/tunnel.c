@@ -28,6 +28,7 @@ struct tunnel *tunnel_new(const struct tunnel_config *cfg, const struct tunnel_o
 	t->allowed = allowedips_new();
 	t->peers = peers_new();
 	if (!t->b2s || !t->limiter || !t->index || !t->allowed || !t->peers ||
+	    (ops->lookup && !lookup_init(t)) ||
 	    !noise_static_init(&t->me, t->b2s, cfg->private_key) ||
 	    !cookie_checker_init(&t->cookies, t->b2s, t->me.public_key)) {
 		tunnel_free(t);
@@ -49,6 +50,7 @@ void tunnel_free(struct tunnel *t)
 	if (t->peers && t->index)
 		peers_each(t->peers, clear_peer, t);
 	peers_free(t->peers);
+	lookup_free(t);
 	allowedips_free(t->allowed);
 	index_free(t->index);
 	ratelimit_free(t->limiter);
@@ -122,6 +124,7 @@ void tunnel_tick(struct tunnel *t, uint64_t now_ms)
 	}
 	if (!t->forced && now_ms >= t->under_load_until)
 		atomic_store_explicit(&t->stats.under_load, false, memory_order_relaxed);
+	lookup_tick(t, now_ms);
 }
 
 void tunnel_force_cookies(struct tunnel *t, bool on)
@@ -168,6 +171,8 @@ int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
 		p->endpoint = pc->endpoint;
 		p->has_endpoint = true;
 	}
+	if (!pc->stored) /* the operator's now: kept, and answered from memory */
+		lookup_untrack(t, p);
 	return 0;
 }
 
@@ -208,6 +213,7 @@ int tunnel_peer_get(const struct tunnel *t, const uint8_t public_key[WG_KEY_LEN]
 	pc->keepalive = p->keepalive;
 	pc->has_endpoint = p->has_endpoint;
 	pc->endpoint = p->endpoint;
+	pc->stored = p->stored;
 	return 0;
 }
 
@@ -244,6 +250,7 @@ int tunnel_peer_remove(struct tunnel *t, const uint8_t public_key[WG_KEY_LEN])
 	if (!p)
 		return -ENOENT;
 	session_clear(t, p);
+	lookup_untrack(t, p);
 	allowedips_remove_value(t->allowed, p);
 	peers_erase(t->peers, p);
 	tstat(&t->stats.peers, (uint64_t)-1);
@@ -318,6 +325,7 @@ const char *tunnel_drop_name(enum tunnel_drop d)
 		"timestamp",     "flood",        "ratelimit",    "unknown_index",
 		"expired",       "decrypt",      "replay",       "allowed_ips",
 		"no_route",      "no_session",   "bad_packet",   "unexpected",
+		"lookup_limit",  "lookup_timeout", "store_down",
 	};
 
 	return d < TD_COUNT ? names[d] : "unknown";

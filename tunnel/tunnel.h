@@ -34,6 +34,9 @@ enum tunnel_limits {
 	TUNNEL_MAX_PEERS = 1 << 22,
 	TUNNEL_RATE = 20, TUNNEL_BURST = 5,        /* handshakes per source under load */
 	TUNNEL_RATE_TABLE = 8192,
+	TUNNEL_PENDING = 1024,                     /* handshakes waiting for the store */
+	TUNNEL_NEGATIVE = 4096,                    /* keys the store did not have */
+	TUNNEL_NEGATIVE_MS = 10000,                /* ... for this long */
 };
 
 /* Where a peer is: a UDP address on one of the shell's sockets, or a
@@ -52,6 +55,12 @@ struct tunnel_config {
 	bool gateway;                /* packets to no peer go to the TUN */
 	uint16_t mtu;                /* the TUN's: padding stops there; 0: none */
 	uint8_t shard, shard_bits;   /* the top bits of our receiver indexes */
+	/* with a store (ops.lookup): */
+	uint32_t lookup_rate;        /* lookups a second of keys not in memory */
+	uint32_t lookup_timeout_ms;  /* how long a handshake waits for its record */
+	uint32_t peer_idle_ms;       /* a stored peer leaves memory after this long
+				      * without a handshake; 0: never */
+	uint32_t max_stored_peers;   /* and the least recent leaves past this; 0: no cap */
 };
 
 struct tunnel_ops {
@@ -61,6 +70,31 @@ struct tunnel_ops {
 	/* an inner IP packet for the TUN device (gateway mode) */
 	void (*deliver)(void *ctx, const uint8_t *p, size_t len);
 	void (*random)(void *ctx, void *buf, size_t len);
+	/*
+	 * Peers in a store (NULL: every peer is in memory, as the shell put
+	 * it). For a handshake from a key that is not in memory, or from a
+	 * stored peer (tunnel_peer_conf.stored), ask the store for the record
+	 * of key and to take tai64n as the peer's newest timestamp if it is
+	 * newer than the one it has; answer later, never from inside this
+	 * call, with tunnel_lookup_done(ticket).
+	 */
+	void (*lookup)(void *ctx, const uint8_t key[WG_KEY_LEN],
+		       const uint8_t tai64n[WG_TAI64N_LEN], uint32_t ticket);
+};
+
+/* The store's answer to a lookup. */
+enum tunnel_lookup_result {
+	TUNNEL_FOUND,      /* the record; the timestamp was newer and is now its */
+	TUNNEL_ABSENT,     /* no such peer (any more) */
+	TUNNEL_REPLAY,     /* the store has a timestamp as new or newer */
+	TUNNEL_STORE_DOWN, /* no answer: a peer in memory is judged locally */
+};
+
+/* An allowed-IPs prefix. */
+struct tunnel_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t plen;
+	uint8_t ip[16];
 };
 
 enum tunnel_drop {
@@ -80,6 +114,9 @@ enum tunnel_drop {
 	TD_NO_SESSION,     /* to a peer with no confirmed session */
 	TD_BAD_PACKET,     /* inner packet not IPv4 or IPv6 */
 	TD_UNEXPECTED,     /* a response: we never initiate */
+	TD_LOOKUP_LIMIT,   /* a key not in memory, over the lookup budget */
+	TD_LOOKUP_TIMEOUT, /* the store did not answer in time */
+	TD_STORE_DOWN,     /* a key not in memory while the store is away */
 	TD_COUNT
 };
 
@@ -90,6 +127,7 @@ struct tunnel_stats {
 	_Atomic uint64_t rx_packets, rx_bytes;      /* inner, from peers */
 	_Atomic uint64_t tx_packets, tx_bytes;      /* inner, to peers */
 	_Atomic uint64_t keepalives;                /* sent */
+	_Atomic uint64_t lookups, evictions;        /* store lookups; stored peers let go */
 	_Atomic uint64_t dropped[TD_COUNT];
 	_Atomic bool under_load;
 };
@@ -101,6 +139,7 @@ struct tunnel_peer_conf {
 	uint16_t keepalive;            /* persistent keepalive, seconds; 0: off */
 	bool has_endpoint;
 	struct tunnel_endpoint endpoint;
+	bool stored; /* from the store: looked up at each handshake, let go when idle */
 };
 
 /* What tunnel_peer_each() shows of a peer (wg show). */
@@ -134,6 +173,16 @@ void tunnel_from_network(struct tunnel *t, const struct tunnel_endpoint *from, u
 void tunnel_from_tun(struct tunnel *t, uint8_t *buf, size_t len, size_t cap, uint64_t now_ms);
 /* Keepalives and expiry. Call about every 100 ms. */
 void tunnel_tick(struct tunnel *t, uint64_t now_ms);
+/* The store's answer to lookup(ticket): for TUNNEL_FOUND, the record as pc
+ * (its stored set) and allowed[0..n), which replace what a peer in memory
+ * had. An answer for a handshake that timed out is ignored. */
+void tunnel_lookup_done(struct tunnel *t, uint32_t ticket, enum tunnel_lookup_result r,
+			const struct tunnel_peer_conf *pc, const struct tunnel_prefix *allowed,
+			int n, uint64_t now_ms);
+/* The store says key's record changed: it is asked afresh at its next
+ * handshake, and a deleted stored peer leaves memory (and its sessions end)
+ * now. */
+void tunnel_store_changed(struct tunnel *t, const uint8_t key[WG_KEY_LEN], bool deleted);
 /* Require mac2 of every handshake from now, or go back to the threshold. */
 void tunnel_force_cookies(struct tunnel *t, bool on);
 

@@ -54,6 +54,7 @@ struct run {
 	uint8_t last[2048];     /* the last datagram out */
 	size_t last_len;
 	struct blake2s *b;
+	uint32_t ticket;        /* the store's last question */
 };
 
 static void f_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
@@ -75,6 +76,39 @@ static void f_deliver(void *ctx, const uint8_t *p, size_t len)
 static void f_random(void *ctx, void *buf, size_t len)
 {
 	fill(buf, len);
+}
+
+static void f_lookup(void *ctx, const uint8_t key[32], const uint8_t ts[12], uint32_t ticket)
+{
+	struct run *r = ctx;
+
+	r->ticket = ticket;
+}
+
+/* The initiator takes a response, if the engine just sent one. */
+static void take_response(struct run *r, int who)
+{
+	if (r->last_len == 92 && response(r->b, &r->x[who], r->last, r->last_len)) {
+		memmove(&r->s[who][1], &r->s[who][0], 2 * sizeof r->s[who][0]);
+		r->s[who][0] = r->x[who].s;
+	} else if (r->last_len == 64) {
+		r->x[who].has_cookie = false; /* a cookie reply: not opened here */
+	}
+}
+
+/* The store answers its last question with result arg, for initiator who. */
+static void store_answer(struct tunnel *t, struct run *r, int who, uint8_t arg, uint64_t now)
+{
+	const struct initiator *x = &r->x[who];
+	struct tunnel_peer_conf pc = { .stored = true, .keepalive = arg & 0x10 ? 5 : 0 };
+	struct tunnel_prefix px[2] = { { .family = 4, .plen = 31, .ip = { 10, 0, 0, 2 } },
+				       { .family = 6, .plen = 128, .ip = { 0xfd, [15] = 9 } } };
+
+	memcpy(pc.public_key, x->pub, 32);
+	r->last_len = 0;
+	tunnel_lookup_done(t, r->ticket, (enum tunnel_lookup_result)(arg % 4), &pc, px,
+			   arg & 0x20 ? 2 : 1, now);
+	take_response(r, who);
 }
 
 /* Take n operand bytes, or stop. */
@@ -109,6 +143,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!take(&data, &size, 1, &op))
 		return 0;
 	cfg.cookie_threshold = op[0] & 0x80 ? 0 : op[0]; /* sometimes always under load */
+	/* sometimes with a store: the second initiator comes from it */
+	ops.lookup = op[0] & 0x40 ? f_lookup : NULL;
+	cfg.lookup_rate = 3, cfg.lookup_timeout_ms = 500;
+	cfg.peer_idle_ms = op[0] & 0x20 ? 2000 : 0, cfg.max_stored_peers = 1;
+	r.ticket = 0;
 	t = tunnel_new(&cfg, &ops);
 	if (!t)
 		abort();
@@ -116,6 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 2; i++) {
 		struct tunnel_peer_conf pc = { .keepalive = (uint16_t)(i * 3) };
 
+		if (i == 1 && ops.lookup) {
+			initiator_init(&r.x[i], tunnel_public_key(t), (uint16_t)(1000 + i));
+			break;
+		}
 		initiator_init(&r.x[i], tunnel_public_key(t), (uint16_t)(1000 + i));
 		memcpy(pc.public_key, r.x[i].pub, 32);
 		if (tunnel_peer_set(t, &pc) != 0 ||
@@ -151,12 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				buf[flip] ^= 0x5a;
 			r.last_len = 0;
 			tunnel_from_network(t, &x->at, buf, 148, sizeof buf, now);
-			if (r.last_len == 92 && response(r.b, x, r.last, r.last_len)) {
-				memmove(&r.s[who][1], &r.s[who][0], 2 * sizeof r.s[who][0]);
-				r.s[who][0] = x->s;
-			} else if (r.last_len == 64) {
-				x->has_cookie = false; /* a cookie reply: not opened here */
-			}
+			take_response(&r, who);
 			break;
 		case 3: /* data under one of its sessions: a payload of our choosing */
 			if (!take(&data, &size, 2, &arg))
@@ -194,8 +232,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 			}
 			break;
-		case 7:
-			tunnel_force_cookies(t, op[0] & 0x10);
+		case 7: /* the store answers, or cookies are forced */
+			if (op[0] & 0x20 && take(&data, &size, 1, &arg))
+				store_answer(t, &r, who, arg[0], now);
+			else
+				tunnel_force_cookies(t, op[0] & 0x10);
 			break;
 		}
 	}

@@ -258,7 +258,14 @@ def cmd_replay(a):
     link.sender += 1
     msg = link.ini.initiation(link.sender)
     link.s.send(msg)
-    first = link.s.recv(2048)
+    try:
+        first = link.s.recv(2048)
+    except socket.timeout:
+        print("first=none")
+        return
+    if a.save:
+        with open(a.save, "w") as f:
+            f.write(msg.hex())
     time.sleep(0.1)  # past the 50-a-second flood limit: only the timestamp can stop it
     link.s.send(msg)
     try:
@@ -269,20 +276,37 @@ def cmd_replay(a):
     print("first=%s again=%s" % ("response" if first[0] == 2 else "other", again))
 
 
-def cmd_unknown(a):
+def cmd_resend(a):
+    """Send an initiation saved by replay --save again: answered or not."""
     link = Link(a)
-    link.ini = Initiator(os.urandom(32), key(a.server_key))
-    link.s.send(link.ini.initiation(7))
+    with open(a.file) as f:
+        link.s.send(bytes.fromhex(f.read().strip()))
     try:
-        link.s.recv(2048)
-        print("answer=yes")
+        m = link.s.recv(2048)
+        print("answer=%s" % ("response" if m[0] == 2 else "type%d" % m[0]))
     except socket.timeout:
         print("answer=none")
 
 
+def cmd_unknown(a):
+    """--count initiations, each from a new random key, then wait for answers."""
+    link = Link(a)
+    for i in range(a.count):
+        link.ini = Initiator(os.urandom(32), key(a.server_key))
+        link.s.send(link.ini.initiation(7 + i))
+    answers = 0
+    try:
+        while True:
+            link.s.recv(2048)
+            answers += 1
+    except socket.timeout:
+        pass
+    print("answer=none" if answers == 0 else "answers=%d" % answers)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("cmd", choices=("vector", "rollover", "replay", "unknown"))
+    p.add_argument("cmd", choices=("vector", "rollover", "replay", "resend", "unknown"))
     p.add_argument("--server", default="127.0.0.1")
     p.add_argument("--port", type=int, default=51820)
     p.add_argument("--private", help="our private key, base64")
@@ -293,9 +317,12 @@ def main():
     p.add_argument("--every", type=float, default=2)
     p.add_argument("--interval", type=float, default=0.05)
     p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--save", help="replay: write the initiation here, in hex")
+    p.add_argument("--file", help="resend: the initiation to send")
+    p.add_argument("--count", type=int, default=1, help="unknown: initiations")
     a = p.parse_args()
     {"vector": cmd_vector, "rollover": cmd_rollover, "replay": cmd_replay,
-     "unknown": cmd_unknown}[a.cmd](a)
+     "resend": cmd_resend, "unknown": cmd_unknown}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,12 @@ struct world {
 	uint8_t script[256];
 	size_t script_len, script_pos;
 	uint8_t responder_private[32], responder_public[32];
+	/* the store's questions (ops.lookup) */
+	struct {
+		uint8_t key[32], ts[12];
+		uint32_t ticket;
+	} lk[64];
+	int n_lk;
 };
 
 static void w_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
@@ -101,6 +107,31 @@ static void world_start(struct world *w, uint32_t cookie_threshold, bool gateway
 	w->t = tunnel_new(&cfg, &w->ops);
 	assert_non_null(w->t);
 	memcpy(w->responder_public, tunnel_public_key(w->t), 32);
+}
+
+static void w_lookup(void *ctx, const uint8_t key[32], const uint8_t ts[12], uint32_t ticket)
+{
+	struct world *w = ctx;
+
+	assert_true(w->n_lk < 64);
+	memcpy(w->lk[w->n_lk].key, key, 32);
+	memcpy(w->lk[w->n_lk].ts, ts, 12);
+	w->lk[w->n_lk++].ticket = ticket;
+}
+
+/* The engine again, with a store: rate lookups a second, idle and max for
+ * stored peers. */
+static void world_store(struct world *w, uint32_t rate, uint32_t idle_ms, uint32_t max)
+{
+	struct tunnel_config cfg = { .cookie_threshold = 1000, .gateway = true,
+				     .lookup_rate = rate, .lookup_timeout_ms = 1000,
+				     .peer_idle_ms = idle_ms, .max_stored_peers = max };
+
+	tunnel_free(w->t);
+	memcpy(cfg.private_key, w->responder_private, 32);
+	w->ops.lookup = w_lookup;
+	w->t = tunnel_new(&cfg, &w->ops);
+	assert_non_null(w->t);
 }
 
 static int setup(void **state)
@@ -529,6 +560,231 @@ static void test_peer_removal_and_bad_keys(void **state)
 	assert_int_equal(tunnel_peer_allow(w->t, x.pub, false, 4, ip, 32), -ENOENT);
 }
 
+/* ---- peers in a store ------------------------------------------------------ */
+
+/* The store's record for x: allowed 10.0.0.<host>/32. */
+static void answer(struct world *w, int i, enum tunnel_lookup_result r, const struct initiator *x,
+		   uint8_t host, uint64_t now)
+{
+	struct tunnel_peer_conf pc = { .stored = true };
+	struct tunnel_prefix px = { .family = 4, .plen = 32, .ip = { 10, 0, 0, host } };
+
+	memcpy(pc.public_key, x->pub, 32);
+	tunnel_lookup_done(w->t, w->lk[i].ticket, r, &pc, &px, 1, now);
+}
+
+/* A cold handshake waits for the store, which is asked once with the key
+ * and the initiation's timestamp; the record's allowed IPs then hold. */
+static void test_store_cold_handshake(void **state)
+{
+	struct world *w = *state;
+	struct initiator x;
+	uint8_t msg[256], ip[128];
+	size_t n;
+
+	world_store(w, 100, 0, 0);
+	initiator_init(&x, w->responder_public, 41001);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(w->n_lk, 1);
+	assert_memory_equal(w->lk[0].key, x.pub, 32);
+	assert_int_equal(w->lk[0].ts[7], (uint8_t)x.ts); /* TAI64N seconds, low byte */
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
+	assert_int_equal(w->n_sent, 1);
+	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	n = seal(&x.s, ip, ipv4(ip, 2, 1, 40), msg);
+	net_in(w, &x, msg, n, T0 + 2);
+	assert_int_equal(w->n_delivered, 1);
+	n = seal(&x.s, ip, ipv4(ip, 3, 1, 40), msg); /* not its address */
+	net_in(w, &x, msg, n, T0 + 3);
+	assert_int_equal(dropped(w, TD_ALLOWED_IPS), 1);
+	/* an answer again, or for no handshake, does nothing */
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 4);
+	tunnel_lookup_done(w->t, 0, TUNNEL_FOUND, NULL, NULL, 0, T0 + 4);
+	assert_int_equal(w->n_sent, 1);
+	/* a stored peer in memory is asked again at its next handshake */
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 1000);
+	assert_int_equal(w->n_lk, 2);
+	assert_int_equal(w->n_sent, 1);
+	answer(w, 1, TUNNEL_FOUND, &x, 2, T0 + 1001);
+	assert_int_equal(w->n_sent, 2);
+	/* but a peer of the operator's own is answered from memory */
+	add_peer(w, &x, 2);
+	assert_true(handshake(w, &x, T0 + 2000));
+	assert_int_equal(w->n_lk, 2);
+}
+
+/* Unknown keys: no answer, then not asked again for TUNNEL_NEGATIVE_MS; a
+ * flood of new ones spends the lookup budget and no more. */
+static void test_store_unknown_keys(void **state)
+{
+	struct world *w = *state;
+	struct initiator x;
+	uint8_t msg[256];
+
+	world_store(w, 5, 0, 0);
+	initiator_init(&x, w->responder_public, 41002);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0);
+	answer(w, 0, TUNNEL_ABSENT, &x, 0, T0 + 1);
+	assert_int_equal(w->n_sent, 0);
+	assert_int_equal(dropped(w, TD_UNKNOWN_PEER), 1);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 1000);
+	assert_int_equal(w->n_lk, 1);
+	assert_int_equal(dropped(w, TD_UNKNOWN_PEER), 2);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 1 + TUNNEL_NEGATIVE_MS);
+	assert_int_equal(w->n_lk, 2);
+	answer(w, 1, TUNNEL_ABSENT, &x, 0, T0 + 2 + TUNNEL_NEGATIVE_MS);
+	/* unless the store says the key was added since */
+	tunnel_store_changed(w->t, x.pub, false);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 3 + TUNNEL_NEGATIVE_MS);
+	assert_int_equal(w->n_lk, 3);
+	/* 20 new keys in one millisecond: 4 tokens left of 5 */
+	for (int i = 0; i < 20; i++) {
+		struct initiator y;
+
+		initiator_init(&y, w->responder_public, (uint16_t)(42000 + i));
+		initiation(w->b, &y, msg);
+		net_in(w, &y, msg, 148, T0 + 20000);
+	}
+	assert_int_equal(w->n_lk, 3 + 5);
+	assert_int_equal(dropped(w, TD_LOOKUP_LIMIT), 15);
+	assert_int_equal(tunnel_stats(w->t)->lookups, 8);
+}
+
+/* Replays: one the peer in memory has seen goes nowhere; one the store
+ * has seen (on another node) gets no answer. */
+static void test_store_replay(void **state)
+{
+	struct world *w = *state;
+	struct initiator x;
+	uint8_t msg[256], again[256];
+
+	world_store(w, 100, 0, 0);
+	initiator_init(&x, w->responder_public, 41003);
+	initiation(w->b, &x, msg);
+	memcpy(again, msg, 148);
+	net_in(w, &x, msg, 148, T0);
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
+	assert_int_equal(w->n_sent, 1);
+	net_in(w, &x, again, 148, T0 + 1000);
+	assert_int_equal(w->n_lk, 1);
+	assert_int_equal(dropped(w, TD_TIMESTAMP), 1);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 2000);
+	answer(w, 1, TUNNEL_REPLAY, &x, 2, T0 + 2001);
+	assert_int_equal(w->n_sent, 1);
+	assert_int_equal(dropped(w, TD_TIMESTAMP), 2);
+}
+
+/* A peer removed from the store: refused at its next handshake, and its
+ * live sessions end with it. */
+static void test_store_removed(void **state)
+{
+	struct world *w = *state;
+	struct initiator x;
+	uint8_t msg[256], ip[128];
+	size_t n;
+
+	world_store(w, 100, 0, 0);
+	initiator_init(&x, w->responder_public, 41004);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0);
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
+	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 1000);
+	answer(w, 1, TUNNEL_ABSENT, &x, 2, T0 + 1001);
+	assert_int_equal(w->n_sent, 1);
+	assert_int_equal(tunnel_stats(w->t)->peers, 0);
+	assert_int_equal(tunnel_stats(w->t)->sessions, 0);
+	n = seal(&x.s, ip, ipv4(ip, 2, 1, 40), msg);
+	net_in(w, &x, msg, n, T0 + 1002);
+	assert_int_equal(dropped(w, TD_UNKNOWN_INDEX), 1);
+	/* deleted while it has a session, as announced: its sessions end now */
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 20000);
+	answer(w, 2, TUNNEL_FOUND, &x, 2, T0 + 20001);
+	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	assert_int_equal(tunnel_stats(w->t)->sessions, 1);
+	tunnel_store_changed(w->t, x.pub, false);
+	assert_int_equal(tunnel_stats(w->t)->sessions, 1);
+	tunnel_store_changed(w->t, x.pub, true);
+	assert_int_equal(tunnel_stats(w->t)->sessions, 0);
+	assert_false(tunnel_peer_exists(w->t, x.pub));
+}
+
+/* No answer in time: dropped, and a late answer does nothing. With the
+ * store away, a peer in memory is judged here and an unknown key is not. */
+static void test_store_timeout_and_down(void **state)
+{
+	struct world *w = *state;
+	struct initiator x, y;
+	uint8_t msg[256];
+
+	world_store(w, 100, 0, 0);
+	initiator_init(&x, w->responder_public, 41005);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0);
+	tunnel_tick(w->t, T0 + 999);
+	assert_int_equal(dropped(w, TD_LOOKUP_TIMEOUT), 0);
+	tunnel_tick(w->t, T0 + 1000);
+	assert_int_equal(dropped(w, TD_LOOKUP_TIMEOUT), 1);
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1001);
+	assert_int_equal(w->n_sent, 0);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 2000);
+	answer(w, 1, TUNNEL_FOUND, &x, 2, T0 + 2001);
+	assert_int_equal(w->n_sent, 1);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0 + 3000);
+	answer(w, 2, TUNNEL_STORE_DOWN, &x, 2, T0 + 3001);
+	assert_int_equal(w->n_sent, 2);
+	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	initiator_init(&y, w->responder_public, 41006);
+	initiation(w->b, &y, msg);
+	net_in(w, &y, msg, 148, T0 + 3002);
+	answer(w, 3, TUNNEL_STORE_DOWN, &y, 3, T0 + 3003);
+	assert_int_equal(w->n_sent, 2);
+	assert_int_equal(dropped(w, TD_STORE_DOWN), 1);
+}
+
+/* Stored peers leave memory when idle, and past the cap, oldest first;
+ * one that comes back is asked of the store again. */
+static void test_store_eviction(void **state)
+{
+	struct world *w = *state;
+	struct initiator x[3];
+	uint8_t msg[256];
+
+	world_store(w, 100, 60000, 2);
+	for (int i = 0; i < 3; i++) {
+		initiator_init(&x[i], w->responder_public, (uint16_t)(41010 + i));
+		initiation(w->b, &x[i], msg);
+		net_in(w, &x[i], msg, 148, T0 + (uint64_t)i);
+		answer(w, i, TUNNEL_FOUND, &x[i], (uint8_t)(2 + i), T0 + (uint64_t)i);
+	}
+	assert_int_equal(tunnel_stats(w->t)->peers, 2);
+	assert_int_equal(tunnel_stats(w->t)->evictions, 1);
+	assert_false(tunnel_peer_exists(w->t, x[0].pub));
+	tunnel_tick(w->t, T0 + 1 + 59999);
+	assert_int_equal(tunnel_stats(w->t)->peers, 2);
+	tunnel_tick(w->t, T0 + 1 + 60000);
+	assert_false(tunnel_peer_exists(w->t, x[1].pub));
+	assert_true(tunnel_peer_exists(w->t, x[2].pub));
+	tunnel_tick(w->t, T0 + 2 + 60000);
+	assert_int_equal(tunnel_stats(w->t)->peers, 0);
+	assert_int_equal(tunnel_stats(w->t)->evictions, 3);
+	initiation(w->b, &x[0], msg);
+	net_in(w, &x[0], msg, 148, T0 + 70000);
+	assert_int_equal(w->n_lk, 4);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -543,6 +799,12 @@ int main(void)
 		T(test_roaming),
 		T(test_timers),
 		T(test_peer_removal_and_bad_keys),
+		T(test_store_cold_handshake),
+		T(test_store_unknown_keys),
+		T(test_store_replay),
+		T(test_store_removed),
+		T(test_store_timeout_and_down),
+		T(test_store_eviction),
 	};
 
 	if (sodium_init() < 0)
