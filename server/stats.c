@@ -56,14 +56,21 @@ static void per_transport(struct evbuffer *b, const char *name, const char *type
 /* The fleet as last read: live nodes and their allocations. */
 static void fleet_metrics(struct evbuffer *b, const struct fleet_view *v)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, peers = 0, sessions = 0;
 
-	for (int i = 0; v && i < v->n; i++)
+	for (int i = 0; v && i < v->n; i++) {
 		total += v->node[i].allocations;
+		peers += v->node[i].wg_peers;
+		sessions += v->node[i].wg_sessions;
+	}
 	help(b, "tern_fleet_nodes", "gauge", "Live nodes in the registry, as last read.");
 	evbuffer_add_printf(b, "tern_fleet_nodes %d\n", v ? v->n : 0);
 	help(b, "tern_fleet_allocations", "gauge", "Allocations the live nodes reported.");
 	evbuffer_add_printf(b, "tern_fleet_allocations %llu\n", (unsigned long long)total);
+	help(b, "tern_fleet_wg_peers", "gauge", "WireGuard peers in the live nodes' memory.");
+	evbuffer_add_printf(b, "tern_fleet_wg_peers %llu\n", (unsigned long long)peers);
+	help(b, "tern_fleet_wg_sessions", "gauge", "WireGuard sessions the live nodes reported.");
+	evbuffer_add_printf(b, "tern_fleet_wg_sessions %llu\n", (unsigned long long)sessions);
 }
 
 static void write_metrics(struct evbuffer *b, const struct stats *s,
@@ -285,14 +292,15 @@ static void json_str(struct evbuffer *b, const char *v)
 	evbuffer_add(b, n ? q : "\"\"", n ? n : 2);
 }
 
-static void json_member(struct evbuffer *b, const char *id, uint64_t allocations,
-			int64_t heartbeat, const char *listening)
+static void json_member(struct evbuffer *b, const struct fleet_node *n)
 {
 	evbuffer_add_printf(b, "{\"id\":");
-	json_str(b, id);
-	evbuffer_add_printf(b, ",\"allocations\":%llu,\"heartbeat\":%lld,\"listening\":",
-			    (unsigned long long)allocations, (long long)heartbeat);
-	json_str(b, listening);
+	json_str(b, n->id);
+	evbuffer_add_printf(b, ",\"allocations\":%llu,\"wg_peers\":%llu,\"wg_sessions\":%llu,"
+			       "\"heartbeat\":%lld,\"listening\":",
+			    (unsigned long long)n->allocations, (unsigned long long)n->wg_peers,
+			    (unsigned long long)n->wg_sessions, (long long)n->heartbeat);
+	json_str(b, n->listening);
 	evbuffer_add(b, "}", 1);
 }
 
@@ -302,7 +310,9 @@ static void write_json(struct evbuffer *b, const struct stats *s)
 {
 	const struct fleet_view *v = store_fleet(s->srv->store);
 	const char *id = store_node_id(s->srv->store);
-	uint64_t mine = 0, total = 0;
+	uint64_t mine = 0, total = 0, wg_peers = 0, wg_sessions = 0;
+	struct fleet_node self = { .heartbeat = (int64_t)time(NULL) };
+	char peers[24], sessions[24];
 	struct turn_sum t;
 
 	if (s->srv->turn) {
@@ -316,19 +326,27 @@ static void write_json(struct evbuffer *b, const struct stats *s)
 			    PACKAGE_VERSION, (long long)(time(NULL) - s->started),
 			    store_state_name(store_state(s->srv->store)), s->srv->n_workers,
 			    (unsigned long long)mine);
-	if (!v) {
-		json_member(b, id, mine, (int64_t)time(NULL), "");
-		total = mine;
+	if (!v) { /* no fleet: this node alone */
+		snprintf(self.id, sizeof self.id, "%s", id);
+		self.allocations = mine;
+		wg_counts(s->srv->wg, peers, sessions);
+		self.wg_peers = strtoull(peers, NULL, 10);
+		self.wg_sessions = strtoull(sessions, NULL, 10);
+		json_member(b, &self);
+		total = mine, wg_peers = self.wg_peers, wg_sessions = self.wg_sessions;
 	}
 	for (int i = 0; v && i < v->n; i++) {
-		json_member(b, v->node[i].id, v->node[i].allocations, v->node[i].heartbeat,
-			    v->node[i].listening);
+		json_member(b, &v->node[i]);
 		total += v->node[i].allocations;
+		wg_peers += v->node[i].wg_peers;
+		wg_sessions += v->node[i].wg_sessions;
 		if (i + 1 < v->n)
 			evbuffer_add(b, ",", 1);
 	}
-	evbuffer_add_printf(b, "],\"nodes\":%d,\"allocations\":%llu,\"read_at\":%lld}",
-			    v ? v->n : 1, (unsigned long long)total,
+	evbuffer_add_printf(b, "],\"nodes\":%d,\"allocations\":%llu,\"wg_peers\":%llu,"
+			       "\"wg_sessions\":%llu,\"read_at\":%lld}",
+			    v ? v->n : 1, (unsigned long long)total, (unsigned long long)wg_peers,
+			    (unsigned long long)wg_sessions,
 			    (long long)(v ? v->at : (int64_t)time(NULL)));
 	wg_json(s->srv->wg, b);
 	evbuffer_add_printf(b, "}\n");

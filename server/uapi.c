@@ -223,8 +223,12 @@ static int flush(const struct uapi_env *e, struct pending *pd)
 		return 0;
 	pd->active = false;
 	exists = tunnel_peer_get(e->t, pd->conf.public_key, &now) == 0;
-	if (pd->remove)
-		return exists ? tunnel_peer_remove(e->t, pd->conf.public_key) : 0;
+	if (pd->remove) {
+		rc = exists ? tunnel_peer_remove(e->t, pd->conf.public_key) : 0;
+		if (e->changed)
+			e->changed(e->ctx, pd->conf.public_key, true);
+		return rc;
+	}
 	if (pd->update_only && !exists)
 		return 0;
 	if (!exists) {
@@ -252,6 +256,8 @@ static int flush(const struct uapi_env *e, struct pending *pd)
 				      : tunnel_peer_allow(e->t, now.public_key, false, p->family,
 							  p->ip, p->plen);
 	}
+	if (rc == 0 && e->changed)
+		e->changed(e->ctx, now.public_key, false);
 	sodium_memzero(&now, sizeof now);
 	return rc;
 }

@@ -40,6 +40,8 @@ struct uapi_env {
 	/* the shell's socket for an endpoint of this family (STUN_FAMILY_*),
 	 * or -1 when it has none */
 	int (*listener_for)(void *ctx, uint8_t family);
+	/* a peer set changed (removed, or added or changed), if not NULL */
+	void (*changed)(void *ctx, const uint8_t key[WG_KEY_LEN], bool removed);
 	void *ctx;
 };
 

@@ -15,7 +15,9 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "relay/record.h"
 #include "server/config.h"
+#include "server/json.h"
 #include "server/limits.h"
 #include "server/log.h"
 #include "server/netaddr.h"
@@ -24,8 +26,8 @@
 #include "server/uapi.h"
 #include "server/wg.h"
 #include "server/wgconf.h"
-#include "store/store.h"
 #include "server/worker.h"
+#include "store/store.h"
 #include "tunnel/tunnel.h"
 
 enum {
@@ -243,6 +245,86 @@ static void on_store_changed(void *ctx, const uint8_t key[32], bool deleted)
 	struct wg *w = ctx;
 
 	tunnel_store_changed(w->t, key, deleted);
+}
+
+struct record_of {
+	const uint8_t *key;
+	struct wgpeer *rec;
+};
+
+static void allowed_of(void *ctx, const uint8_t *key, int family, const uint8_t *ip,
+		       uint8_t plen)
+{
+	struct record_of *r = ctx;
+	struct wgconf_prefix *px;
+
+	if (memcmp(key, r->key, WG_KEY_LEN) || r->rec->n_allowed == WGPEER_MAX_ALLOWED)
+		return;
+	px = &r->rec->allowed[r->rec->n_allowed++];
+	px->family = (uint8_t)family;
+	px->plen = plen;
+	memset(px->ip, 0, sizeof px->ip);
+	memcpy(px->ip, ip, family == 4 ? 4 : 16);
+}
+
+/* wg set changed a peer: with Redis, the change is the store's too, and the
+ * peer is a stored one, as if ternctl had added it. */
+static void on_uapi_changed(void *ctx, const uint8_t key[WG_KEY_LEN], bool removed)
+{
+	static struct wgpeer rec;
+	struct wg *w = ctx;
+	struct tunnel_peer_conf pc;
+
+	if (!w->store)
+		return;
+	if (removed) {
+		wgstore_delete(w->store, key);
+		return;
+	}
+	if (tunnel_peer_get(w->t, key, &pc) < 0)
+		return;
+	memset(&rec, 0, sizeof rec);
+	memcpy(rec.public_key, key, WG_KEY_LEN);
+	memcpy(rec.preshared_key, pc.preshared_key, WG_KEY_LEN);
+	rec.has_preshared_key = pc.has_preshared_key;
+	rec.keepalive = pc.keepalive;
+	tunnel_allowed_each(w->t, allowed_of, &(struct record_of){ key, &rec });
+	wgstore_save(w->store, &rec);
+	pc.stored = true;
+	tunnel_peer_set(w->t, &pc);
+	sodium_memzero(&rec, sizeof rec);
+	sodium_memzero(&pc, sizeof pc);
+}
+
+/* tern:events: {"event":"wg_session_started"|"wg_session_ended","node":ID,
+ * "time_ms":T,"peer":KEY,"endpoint":"ip:port"[,"rx_bytes":N,"tx_bytes":N]} */
+static void ops_session(void *ctx, const struct tunnel_session_event *ev)
+{
+	struct wg *w = ctx;
+	char json[512], node[6 * STORE_NODE_ID_MAX + 3], peer[WGPEER_B64], ep[64] = "";
+	const char *id;
+	int n;
+
+	if (!w->store)
+		return;
+	id = store_node_id(w->srv->store);
+	if (!json_quote(node, sizeof node, id, strlen(id)))
+		snprintf(node, sizeof node, "\"\"");
+	wgpeer_b64(ev->public_key, peer);
+	if (ev->endpoint)
+		record_addr_str(&ev->endpoint->addr, true, ep, sizeof ep);
+	n = snprintf(json, sizeof json,
+		     "{\"event\":\"wg_session_%s\",\"node\":%s,\"time_ms\":%llu,"
+		     "\"peer\":\"%s\",\"endpoint\":\"%s\"",
+		     ev->up ? "started" : "ended", node, (unsigned long long)now_ms(w), peer, ep);
+	if (!ev->up && n > 0 && (size_t)n < sizeof json)
+		n += snprintf(json + n, sizeof json - (size_t)n,
+			      ",\"rx_bytes\":%llu,\"tx_bytes\":%llu",
+			      (unsigned long long)ev->rx_bytes, (unsigned long long)ev->tx_bytes);
+	if (n > 0 && (size_t)n + 2 <= sizeof json) {
+		memcpy(json + n, "}", 2);
+		wgstore_event(w->store, json);
+	}
 }
 
 static int listener_for(void *ctx, uint8_t family)
@@ -470,7 +552,8 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 	memcpy(tc.private_key, wc->private_key, 32);
 	w->ops = (struct tunnel_ops){ .ctx = w, .send = ops_send, .deliver = ops_deliver,
 				      .random = ops_random,
-				      .lookup = c->redis_url ? ops_lookup : NULL };
+				      .lookup = c->redis_url ? ops_lookup : NULL,
+				      .session = ops_session };
 	w->t = tunnel_new(&tc, &w->ops);
 	sodium_memzero(&tc, sizeof tc);
 	if (!w->t) {
@@ -536,7 +619,9 @@ struct wg *wg_new(const struct server *srv, char *err, size_t errlen)
 	    apply_peers(w, &wc, err, errlen) < 0 || open_tun(w, err, errlen) < 0)
 		goto fail;
 	w->env = (struct uapi_env){ .t = w->t, .listen_port = w->port,
-				    .listener_for = listener_for, .ctx = w };
+				    .listener_for = listener_for, .changed = on_uapi_changed,
+				    .ctx = w };
+	tunnel_tick(w->t, now_ms(w)); /* the engine's clock, before any wg set */
 	w->uapi = uapi_listen(w->base, c->wg_tun ? c->wg_tun : c->wg_name, &w->env, err, errlen);
 	w->tick = event_new(w->base, -1, EV_PERSIST, wg_on_tick, w);
 	if (!w->uapi || !w->tick ||
@@ -597,6 +682,7 @@ void wg_free(struct wg *w)
 		close(w->sock[i].fd);
 	}
 	wgstore_free(w->store); /* before the engine its answers go to */
+	w->store = NULL;        /* and the engine's last session events go nowhere */
 	tunnel_free(w->t);
 	if (w->base)
 		event_base_free(w->base);
@@ -727,6 +813,14 @@ void wg_metrics(const struct wg *w, struct evbuffer *b)
 			       "# TYPE tern_wg_evictions_total counter\ntern_wg_evictions_total %llu\n",
 			    LOAD(w->send_errors), LOAD(w->tun_errors), LOAD(w->tun_writes),
 			    LOAD(w->tun_segments), LOAD(s->lookups), LOAD(s->evictions));
+}
+
+void wg_counts(const struct wg *w, char peers[24], char sessions[24])
+{
+	const struct tunnel_stats *s = w ? tunnel_stats(w->t) : NULL;
+
+	snprintf(peers, 24, "%llu", s ? LOAD(s->peers) : 0ULL);
+	snprintf(sessions, 24, "%llu", s ? LOAD(s->sessions) : 0ULL);
 }
 
 void wg_json(const struct wg *w, struct evbuffer *b)

@@ -32,6 +32,9 @@ void wg_free(struct wg *w);
 void wg_reload(struct wg *w);
 /* The engine's counters (any thread; they are atomics). */
 const struct tunnel_stats *wg_stats(const struct wg *w);
+/* Peers in memory and sessions, as decimal text for the registry entry
+ * (each out 24 bytes; "0" without the responder). Any thread. */
+void wg_counts(const struct wg *w, char peers[24], char sessions[24]);
 /* Prometheus lines for /metrics. */
 void wg_metrics(const struct wg *w, struct evbuffer *b);
 /* ,"wireguard":{...} for /stats, or nothing without the responder. */

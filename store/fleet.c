@@ -258,6 +258,8 @@ static void on_node(redisAsyncContext *ac, void *reply, void *arg)
 		n->allocations = (v = field(r, "allocations")) ? strtoull(v, NULL, 10) : 0;
 		n->heartbeat = (v = field(r, "heartbeat")) ? strtoll(v, NULL, 10) : 0;
 		n->full = (v = field(r, "full")) && strcmp(v, "1") == 0;
+		n->wg_peers = (v = field(r, "wg_peers")) ? strtoull(v, NULL, 10) : 0;
+		n->wg_sessions = (v = field(r, "wg_sessions")) ? strtoull(v, NULL, 10) : 0;
 		snprintf(n->listening, sizeof n->listening, "%s",
 			 (v = field(r, "listening")) ? v : "");
 		snprintf(n->public, sizeof n->public, "%s", (v = field(r, "public")) ? v : "");

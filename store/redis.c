@@ -18,6 +18,7 @@
 #include "relay/record.h"
 #include "server/counters.h"
 #include "server/log.h"
+#include "server/wg.h"
 #include "server/worker.h"
 #include "store/authsync.h"
 #include "store/claim.h"
@@ -53,8 +54,9 @@ struct redis {
 /* The registry entry as one script call (claim.h): its arguments. */
 struct entry {
 	char ttl[8], pid[24], start[24], started[24], now[24], workers[16], allocs[24];
+	char wg_peers[24], wg_sessions[24];
 	char listen[1024], public[1024];
-	const char *argv[40];
+	const char *argv[48];
 	int argc;
 };
 
@@ -129,6 +131,7 @@ static void entry_build(struct redis *s, struct entry *e)
 	snprintf(e->now, sizeof e->now, "%lld", (long long)time(NULL));
 	snprintf(e->workers, sizeof e->workers, "%d", srv->n_workers);
 	snprintf(e->allocs, sizeof e->allocs, "%llu", (unsigned long long)store_allocations(srv));
+	wg_counts(srv->wg, e->wg_peers, e->wg_sessions);
 	listeners(srv, false, e->listen, sizeof e->listen);
 	listeners(srv, true, e->public, sizeof e->public);
 	a[n++] = "EVAL", a[n++] = claim_script, a[n++] = "1", a[n++] = s->key;
@@ -141,6 +144,7 @@ static void entry_build(struct redis *s, struct entry *e)
 	a[n++] = "workers", a[n++] = e->workers, a[n++] = "allocations", a[n++] = e->allocs;
 	a[n++] = "listening", a[n++] = e->listen, a[n++] = "public", a[n++] = e->public;
 	a[n++] = "full", a[n++] = store_full(srv) ? "1" : "0";
+	a[n++] = "wg_peers", a[n++] = e->wg_peers, a[n++] = "wg_sessions", a[n++] = e->wg_sessions;
 	e->argc = n;
 }
 

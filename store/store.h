@@ -97,6 +97,7 @@ struct fleet_node {
 	int64_t heartbeat; /* Unix seconds */
 	char listening[256];
 	char public[256];  /* the listeners as clients reach them (external-ip) */
+	uint64_t wg_peers, wg_sessions; /* its WireGuard peers in memory, sessions */
 };
 
 /* The last complete read of the registry. */
@@ -167,6 +168,13 @@ bool wgstore_up(const struct wgstore *ws);
  * answer(ticket) later, never from inside this call. */
 void wgstore_lookup(struct wgstore *ws, const uint8_t key[32], const uint8_t tai64n[12],
 		    uint32_t ticket);
+/* wg set's changes, written as ternctl peer writes them and announced:
+ * the record's allowed IPs, preshared key and keepalive (its timestamp
+ * and transfer stay), or its deletion. Logged if Redis is away. */
+void wgstore_save(struct wgstore *ws, const struct wgpeer *p);
+void wgstore_delete(struct wgstore *ws, const uint8_t key[32]);
+/* An event (a JSON object) on tern:events; dropped while Redis is away. */
+void wgstore_event(struct wgstore *ws, const char *json);
 
 /* ---- for ternctl --------------------------------------------------------- */
 

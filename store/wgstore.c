@@ -34,6 +34,24 @@ static const char lookup_script[] =
 	"redis.call('HSET', KEYS[1], 'tai64n', ARGV[1])\n"
 	"return {1, h[2] or '', h[3] or '', h[4] or ''}\n";
 
+/* KEYS record, set; ARGV allowed, psk ('' for none), keepalive, added,
+ * the peer's key, the announcement. wg set's change, as ternctl's. */
+static const char save_script[] =
+	"redis.call('HSET', KEYS[1], 'allowed', ARGV[1], 'keepalive', ARGV[3])\n"
+	"if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'psk')\n"
+	"else redis.call('HSET', KEYS[1], 'psk', ARGV[2]) end\n"
+	"redis.call('HSETNX', KEYS[1], 'added', ARGV[4])\n"
+	"redis.call('SADD', KEYS[2], ARGV[5])\n"
+	"redis.call('PUBLISH', 'tern:wg', ARGV[6])\n"
+	"return 1\n";
+
+/* KEYS record, set; ARGV the peer's key, the announcement. */
+static const char delete_script[] =
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[1])\n"
+	"redis.call('PUBLISH', 'tern:wg', ARGV[2])\n"
+	"return 1\n";
+
 struct wgstore {
 	struct event_base *base;
 	struct rconn *conn, *sub; /* questions; SUBSCRIBE tern:wg */
@@ -229,4 +247,66 @@ void wgstore_lookup(struct wgstore *ws, const uint8_t key[32], const uint8_t tai
 		if (event_base_once(ws->base, -1, EV_TIMEOUT, on_down, a, &now) < 0)
 			free(a); /* the handshake times out */
 	}
+}
+
+static void on_written(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply *r = reply;
+	struct wgstore *ws = arg;
+
+	if (r && r->type == REDIS_REPLY_ERROR && !ws->closing)
+		log_warn("wireguard: wg set: not written to Redis: %s", r->str);
+}
+
+/* One script of the operator's (wg set) on the question connection. */
+static void write_script(struct wgstore *ws, const uint8_t key[32], int argc, const char **argv)
+{
+	redisAsyncContext *ac = rconn_ctx(ws->conn);
+	char b64[WGPEER_B64];
+
+	if (ac && redisAsyncCommandArgv(ac, on_written, ws, argc, argv, NULL) == REDIS_OK)
+		return;
+	wgpeer_b64(key, b64);
+	log_warn("wireguard: wg set: Redis is away; peer %s changed on this node only", b64);
+}
+
+void wgstore_save(struct wgstore *ws, const struct wgpeer *p)
+{
+	static char allowed[WGPEER_ALLOWED_LEN];
+	char rk[WGPEER_KEY_LEN], sk[WGPEER_KEY_LEN], pb[WGPEER_B64], psk[WGPEER_B64] = "";
+	char keepalive[8], added[24], msg[128];
+
+	wgpeer_key(rk, ws->responder, p->public_key);
+	wgpeer_set_key(sk, ws->responder);
+	wgpeer_b64(p->public_key, pb);
+	if (p->has_preshared_key)
+		wgpeer_b64(p->preshared_key, psk);
+	wgpeer_allowed_format(p, allowed, sizeof allowed);
+	snprintf(keepalive, sizeof keepalive, "%u", p->keepalive);
+	snprintf(added, sizeof added, "%lld", (long long)time(NULL));
+	snprintf(msg, sizeof msg, "set %s %s", ws->responder_b64, pb);
+	write_script(ws, p->public_key, 11,
+		     (const char *[]){ "EVAL", save_script, "2", rk, sk, allowed, psk, keepalive,
+				       added, pb, msg });
+	sodium_memzero(psk, sizeof psk);
+}
+
+void wgstore_delete(struct wgstore *ws, const uint8_t key[32])
+{
+	char rk[WGPEER_KEY_LEN], sk[WGPEER_KEY_LEN], pb[WGPEER_B64], msg[128];
+
+	wgpeer_key(rk, ws->responder, key);
+	wgpeer_set_key(sk, ws->responder);
+	wgpeer_b64(key, pb);
+	snprintf(msg, sizeof msg, "del %s %s", ws->responder_b64, pb);
+	write_script(ws, key, 7, (const char *[]){ "EVAL", delete_script, "2", rk, sk, pb, msg });
+}
+
+void wgstore_event(struct wgstore *ws, const char *json)
+{
+	redisAsyncContext *ac = rconn_ctx(ws->conn);
+
+	if (ac)
+		redisAsyncCommandArgv(ac, on_written, ws, 3,
+				      (const char *[]){ "PUBLISH", "tern:events", json }, NULL);
 }

@@ -91,6 +91,7 @@ struct tunnel {
 	uint64_t lookup_at;
 	struct peer *lru_head, *lru_tail;
 	uint32_t n_stored;
+	uint64_t now;                  /* the latest tick's time */
 	struct tunnel_stats stats;
 };
 

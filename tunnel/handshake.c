@@ -137,9 +137,9 @@ void handshake_respond(struct tunnel *t, struct peer *p, const struct tunnel_end
 	memcpy(kp->send_key, keys.send, WG_KEY_LEN);
 	memcpy(kp->recv_key, keys.recv, WG_KEY_LEN);
 	memcpy(p->last_mac1, msg + WG_RESP_MAC1, WG_MAC_LEN);
-	session_add(t, p, kp);
 	p->endpoint = *from;
 	p->has_endpoint = true;
+	session_add(t, p, kp);
 	p->handshake_at = now;
 	t->ops->send(t->ops->ctx, from, msg, sizeof msg);
 	tstat(&t->stats.responses, 1);

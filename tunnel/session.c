@@ -13,10 +13,25 @@
  */
 #include "tunnel/engine.h"
 
+/* A peer's first keypair since it had none, or its last one gone: the
+ * shell hears of it (tern:events). */
+static void tell(struct tunnel *t, struct peer *p, bool up)
+{
+	struct tunnel_session_event ev = {
+		.public_key = p->public_key, .up = up,
+		.endpoint = p->has_endpoint ? &p->endpoint : NULL,
+		.rx_bytes = p->rx_bytes, .tx_bytes = p->tx_bytes,
+	};
+
+	if (t->ops->session)
+		t->ops->session(t->ops->ctx, &ev);
+}
+
 static void activate(struct tunnel *t, struct peer *p)
 {
 	if (p->active)
 		return;
+	tell(t, p, true);
 	p->active = true;
 	p->active_prev = NULL;
 	p->active_next = t->active;
@@ -29,6 +44,7 @@ static void deactivate(struct tunnel *t, struct peer *p)
 {
 	if (!p->active)
 		return;
+	tell(t, p, false);
 	if (p->active_prev)
 		p->active_prev->active_next = p->active_next;
 	else

@@ -124,6 +124,7 @@ void tunnel_tick(struct tunnel *t, uint64_t now_ms)
 	}
 	if (!t->forced && now_ms >= t->under_load_until)
 		atomic_store_explicit(&t->stats.under_load, false, memory_order_relaxed);
+	t->now = now_ms;
 	lookup_tick(t, now_ms);
 }
 
@@ -173,6 +174,8 @@ int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
 	}
 	if (!pc->stored) /* the operator's now: kept, and answered from memory */
 		lookup_untrack(t, p);
+	else if (!p->stored && t->pending) /* the store's now */
+		lookup_track(t, p, t->now);
 	return 0;
 }
 

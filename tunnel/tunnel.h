@@ -63,6 +63,15 @@ struct tunnel_config {
 	uint32_t max_stored_peers;   /* and the least recent leaves past this; 0: no cap */
 };
 
+/* A peer's session began (its first keypair since it had none) or ended
+ * (its last keypair expired, or it was removed). */
+struct tunnel_session_event {
+	const uint8_t *public_key;
+	bool up;
+	const struct tunnel_endpoint *endpoint; /* NULL if none */
+	uint64_t rx_bytes, tx_bytes;            /* the peer's totals, on the wire */
+};
+
 struct tunnel_ops {
 	void *ctx;
 	/* a datagram for a peer */
@@ -80,6 +89,8 @@ struct tunnel_ops {
 	 */
 	void (*lookup)(void *ctx, const uint8_t key[WG_KEY_LEN],
 		       const uint8_t tai64n[WG_TAI64N_LEN], uint32_t ticket);
+	/* sessions beginning and ending, if not NULL */
+	void (*session)(void *ctx, const struct tunnel_session_event *ev);
 };
 
 /* The store's answer to a lookup. */

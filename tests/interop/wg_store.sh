@@ -8,14 +8,14 @@
 # refuses it after; an idle peer leaves memory (wg-peer-idle) and comes
 # back at its next handshake; an initiation replayed after the peer left
 # memory, and after a restart, gets nothing (the timestamp is Redis's);
-# thousands of initiations from random keys cost at most the lookup
-# budget in Redis lookups (INFO commandstats) while a known peer still
-# connects.
+# wg set's additions and removals are written to Redis; thousands of
+# initiations from random keys cost at most the lookup budget in Redis
+# lookups (INFO commandstats) while a known peer still connects.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/wglib.sh"
 need redis-server redis-cli
 
-plan 26
+plan 28
 
 SP=$(wg_keys server)
 P1=$(wg_keys one) P2=$(wg_keys two) P3=$(wg_keys three)
@@ -104,6 +104,18 @@ is "idle peers left memory (wg-peer-idle)" \
 is "the initiation replayed after it left memory: nothing" \
 	"$(wgtool 3 resend "${PYARGS[@]}" --file "$T/init.hex" --timeout 2)" "answer=none"
 
+P4=$(wg_keys four)
+ip netns exec "$WG_S" wg set "$TUN" peer "$P4" allowed-ips 10.66.0.60/32,fd66::60/128 \
+	persistent-keepalive 15
+sleep 0.3
+is "wg set adds a peer: written to Redis, as ternctl writes it" \
+	"$(rs hmget "tern:wg:{$SP}:peer:$P4" allowed keepalive | tr '\n' ' ')$(rs sismember "tern:wg:{$SP}:peers" "$P4")" \
+	"10.66.0.60/32,fd66::60/128 15 1"
+ip netns exec "$WG_S" wg set "$TUN" peer "$P4" remove
+sleep 0.3
+is "wg set removes it: gone from Redis" \
+	"$(rs exists "tern:wg:{$SP}:peer:$P4") $(rs sismember "tern:wg:{$SP}:peers" "$P4")" "0 0"
+
 check "ternd stops" tern_stop
 check "and starts again" tern || exit 0
 is "the initiation replayed after a restart: nothing" \
@@ -118,7 +130,8 @@ if [ "$out" = "answer=none" ] && [ $((after - before)) -le 200 ]; then
 else
 	not_ok "3000 initiations from random keys: bounded lookups" "$out; lookups $before -> $after"
 fi
+kill -TERM "$(pgrep -f "wireguard-go -f wb$WG_ID")"
+sleep 0.5
+wg_go 2 "wb$WG_ID" two "$SP" 192.168.2.1:51820 10.66.0.0/24 10.66.0.3/24 >/dev/null 2>&1
 is "client 2's key still connects (a restarted wireguard-go: a new handshake)" \
-	"$(kill -TERM "$(pgrep -f "wireguard-go -f wb$WG_ID")"; sleep 0.5
-	   wg_go 2 "wb$WG_ID" two "$SP" 192.168.2.1:51820 10.66.0.0/24 10.66.0.3/24 >/dev/null 2>&1
-	   up_within 10 2)" up
+	"$(up_within 10 2)" up

@@ -57,6 +57,7 @@ struct world {
 		uint32_t ticket;
 	} lk[64];
 	int n_lk;
+	int ups, downs; /* session events */
 };
 
 static void w_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
@@ -119,6 +120,19 @@ static void w_lookup(void *ctx, const uint8_t key[32], const uint8_t ts[12], uin
 	w->lk[w->n_lk++].ticket = ticket;
 }
 
+static void w_session(void *ctx, const struct tunnel_session_event *ev)
+{
+	struct world *w = ctx;
+
+	assert_non_null(ev->public_key);
+	if (ev->up) {
+		assert_non_null(ev->endpoint); /* where the handshake came from */
+		w->ups++;
+	} else {
+		w->downs++;
+	}
+}
+
 /* The engine again, with a store: rate lookups a second, idle and max for
  * stored peers. */
 static void world_store(struct world *w, uint32_t rate, uint32_t idle_ms, uint32_t max)
@@ -130,6 +144,7 @@ static void world_store(struct world *w, uint32_t rate, uint32_t idle_ms, uint32
 	tunnel_free(w->t);
 	memcpy(cfg.private_key, w->responder_private, 32);
 	w->ops.lookup = w_lookup;
+	w->ops.session = w_session;
 	w->t = tunnel_new(&cfg, &w->ops);
 	assert_non_null(w->t);
 }
@@ -697,10 +712,12 @@ static void test_store_removed(void **state)
 	net_in(w, &x, msg, 148, T0);
 	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
 	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	assert_int_equal(w->ups, 1);
 	initiation(w->b, &x, msg);
 	net_in(w, &x, msg, 148, T0 + 1000);
 	answer(w, 1, TUNNEL_ABSENT, &x, 2, T0 + 1001);
 	assert_int_equal(w->n_sent, 1);
+	assert_int_equal(w->downs, 1); /* its session ended with it */
 	assert_int_equal(tunnel_stats(w->t)->peers, 0);
 	assert_int_equal(tunnel_stats(w->t)->sessions, 0);
 	n = seal(&x.s, ip, ipv4(ip, 2, 1, 40), msg);
