@@ -18,6 +18,19 @@ bench_setup() {
 	fi
 }
 
+# kv NAME TEXT: the number after NAME= in TEXT (the load tools' output)
+kv() { sed -n "s/.*\<$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# bench_need NAME TERND COMMAND...: stop, saying what is missing
+bench_need() {
+	local name=$1 c
+	[ -x "$2" ] || { echo "$name: no ternd at $2 (set TERND)" >&2; exit 1; }
+	shift 2
+	for c in "$@"; do
+		command -v "$c" >/dev/null || { echo "$name: $c is missing" >&2; exit 1; }
+	done
+}
+
 bench_cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done

@@ -307,6 +307,8 @@ static void ops_session(void *ctx, const struct tunnel_session_event *ev)
 
 	if (!w->store)
 		return;
+	if (!ev->up && ev->stored && (ev->rx_new || ev->tx_new))
+		wgstore_traffic(w->store, ev->public_key, ev->rx_new, ev->tx_new);
 	id = store_node_id(w->srv->store);
 	if (!json_quote(node, sizeof node, id, strlen(id)))
 		snprintf(node, sizeof node, "\"\"");

@@ -173,6 +173,9 @@ void wgstore_lookup(struct wgstore *ws, const uint8_t key[32], const uint8_t tai
  * and transfer stay), or its deletion. Logged if Redis is away. */
 void wgstore_save(struct wgstore *ws, const struct wgpeer *p);
 void wgstore_delete(struct wgstore *ws, const uint8_t key[32]);
+/* Bytes a peer received and sent, added to its record's totals (if it
+ * still has one); dropped while Redis is away. */
+void wgstore_traffic(struct wgstore *ws, const uint8_t key[32], uint64_t rx, uint64_t tx);
 /* An event (a JSON object) on tern:events; dropped while Redis is away. */
 void wgstore_event(struct wgstore *ws, const char *json);
 

@@ -52,6 +52,14 @@ static const char delete_script[] =
 	"redis.call('PUBLISH', 'tern:wg', ARGV[2])\n"
 	"return 1\n";
 
+/* KEYS record; ARGV bytes received, sent: added to the record's totals,
+ * if it still exists (a deleted peer's totals do not bring it back). */
+static const char traffic_script[] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+	"redis.call('HINCRBY', KEYS[1], 'rx', ARGV[1])\n"
+	"redis.call('HINCRBY', KEYS[1], 'tx', ARGV[2])\n"
+	"return 1\n";
+
 struct wgstore {
 	struct event_base *base;
 	struct rconn *conn, *sub; /* questions; SUBSCRIBE tern:wg */
@@ -309,4 +317,18 @@ void wgstore_event(struct wgstore *ws, const char *json)
 	if (ac)
 		redisAsyncCommandArgv(ac, on_written, ws, 3,
 				      (const char *[]){ "PUBLISH", "tern:events", json }, NULL);
+}
+
+void wgstore_traffic(struct wgstore *ws, const uint8_t key[32], uint64_t rx, uint64_t tx)
+{
+	redisAsyncContext *ac = rconn_ctx(ws->conn);
+	char rk[WGPEER_KEY_LEN], r[24], t[24];
+
+	if (!ac)
+		return;
+	wgpeer_key(rk, ws->responder, key);
+	snprintf(r, sizeof r, "%llu", (unsigned long long)rx);
+	snprintf(t, sizeof t, "%llu", (unsigned long long)tx);
+	redisAsyncCommandArgv(ac, on_written, ws, 6,
+			      (const char *[]){ "EVAL", traffic_script, "1", rk, r, t }, NULL);
 }

@@ -48,6 +48,7 @@ struct peer {
 	uint64_t last_sent, keepalive_due;
 	uint64_t handshake_at;          /* ms of the latest handshake */
 	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_told, tx_told;      /* what session events have reported */
 	struct peer *active_prev, *active_next; /* peers holding keypairs */
 	bool active;
 	bool stored;                    /* from the store (tunnel_peer_conf.stored) */
@@ -62,6 +63,8 @@ struct pending {
 	struct tunnel_endpoint from;
 	struct noise_initiation in;     /* opened and finished: ready to answer */
 	uint8_t timestamp[WG_TAI64N_LEN];
+	uint8_t ss[WG_KEY_LEN];         /* worked out for a key not in memory */
+	bool has_ss;
 };
 
 struct negative {
@@ -116,6 +119,11 @@ void peers_erase(struct peers *pt, struct peer *p);
 size_t peers_count(const struct peers *pt);
 void peers_each(const struct peers *pt, void (*fn)(void *ctx, struct peer *p),
 		     void *ctx);
+
+/* tunnel/tunnel.c: tunnel_peer_set with the peer's ss, if it is new, given
+ * (NULL: worked out) */
+int tunnel_peer_set_ss(struct tunnel *t, const struct tunnel_peer_conf *pc,
+		       const uint8_t *ss);
 
 /* tunnel/keypair.c */
 /* A keypair for p's index remote, its keys still to be set. */

@@ -74,20 +74,15 @@ static void pending_drop(struct pending *w)
 /* Open the timestamp of an initiation from a key not in memory: its ss is
  * worked out here, since no peer holds it. */
 static bool finish_unknown(struct tunnel *t, struct noise_initiation *in,
-			   uint8_t ts[WG_TAI64N_LEN])
+			   uint8_t ts[WG_TAI64N_LEN], uint8_t ss[WG_KEY_LEN])
 {
-	uint8_t ss[WG_KEY_LEN];
-	bool ok = noise_precompute(&t->me, in->static_key, ss) &&
-		  noise_finish(t->b2s, in, ss, ts);
-
-	sodium_memzero(ss, sizeof ss);
-	return ok;
+	return noise_precompute(&t->me, in->static_key, ss) && noise_finish(t->b2s, in, ss, ts);
 }
 
 void lookup_begin(struct tunnel *t, struct peer *p, const struct tunnel_endpoint *from,
 		  struct noise_initiation *in, uint64_t now)
 {
-	uint8_t ts[WG_TAI64N_LEN];
+	uint8_t ts[WG_TAI64N_LEN], ss[WG_KEY_LEN];
 	struct pending *w;
 	uint32_t ticket;
 
@@ -101,7 +96,8 @@ void lookup_begin(struct tunnel *t, struct peer *p, const struct tunnel_endpoint
 	} else if (!budget(t, now)) {
 		tdrop(t, TD_LOOKUP_LIMIT);
 		return;
-	} else if (!finish_unknown(t, in, ts)) {
+	} else if (!finish_unknown(t, in, ts, ss)) {
+		sodium_memzero(ss, sizeof ss);
 		tdrop(t, TD_HANDSHAKE);
 		return;
 	}
@@ -118,14 +114,19 @@ void lookup_begin(struct tunnel *t, struct peer *p, const struct tunnel_endpoint
 	w->from = *from;
 	w->in = *in;
 	memcpy(w->timestamp, ts, WG_TAI64N_LEN);
+	w->has_ss = !p; /* and kept, so loading the peer costs no second DH */
+	if (!p)
+		memcpy(w->ss, ss, WG_KEY_LEN);
 	sodium_memzero(ts, sizeof ts);
+	sodium_memzero(ss, sizeof ss);
 	tstat(&t->stats.lookups, 1);
 	t->ops->lookup(t->ops->ctx, in->static_key, w->timestamp, ticket);
 }
 
 /* The record into memory: a new stored peer, or the one there updated. */
 static struct peer *load(struct tunnel *t, const struct tunnel_peer_conf *pc,
-			 const struct tunnel_prefix *allowed, int n, uint64_t now)
+			 const struct tunnel_prefix *allowed, int n, const struct pending *w,
+			 uint64_t now)
 {
 	struct tunnel_peer_conf c = *pc;
 	struct peer *p = peers_find(t->peers, pc->public_key);
@@ -137,7 +138,7 @@ static struct peer *load(struct tunnel *t, const struct tunnel_peer_conf *pc,
 		c.has_endpoint = p->has_endpoint;
 		c.endpoint = p->endpoint;
 	}
-	if (tunnel_peer_set(t, &c) < 0 ||
+	if (tunnel_peer_set_ss(t, &c, w->has_ss ? w->ss : NULL) < 0 ||
 	    tunnel_peer_allow(t, c.public_key, true, 4, NULL, 0) < 0)
 		return NULL;
 	for (int i = 0; i < n; i++)
@@ -165,7 +166,7 @@ void tunnel_lookup_done(struct tunnel *t, uint32_t ticket, enum tunnel_lookup_re
 	switch (r) {
 	case TUNNEL_FOUND:
 		if (!pc || memcmp(pc->public_key, w->in.static_key, WG_KEY_LEN) ||
-		    !(p = load(t, pc, allowed, n, now_ms))) {
+		    !(p = load(t, pc, allowed, n, w, now_ms))) {
 			tdrop(t, TD_HANDSHAKE);
 			break;
 		}

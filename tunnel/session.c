@@ -21,8 +21,12 @@ static void tell(struct tunnel *t, struct peer *p, bool up)
 		.public_key = p->public_key, .up = up,
 		.endpoint = p->has_endpoint ? &p->endpoint : NULL,
 		.rx_bytes = p->rx_bytes, .tx_bytes = p->tx_bytes,
+		.rx_new = p->rx_bytes - p->rx_told, .tx_new = p->tx_bytes - p->tx_told,
+		.stored = p->stored,
 	};
 
+	p->rx_told = p->rx_bytes;
+	p->tx_told = p->tx_bytes;
 	if (t->ops->session)
 		t->ops->session(t->ops->ctx, &ev);
 }

@@ -136,32 +136,53 @@ void tunnel_force_cookies(struct tunnel *t, bool on)
 
 /* ---- peers ----------------------------------------------------------------- */
 
-int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
+/* A new peer for key, its ss given (the lookup worked it out already) or
+ * worked out here: NULL for a key that makes an all-zero DH, or no memory
+ * (*rc says which). */
+static struct peer *insert(struct tunnel *t, const uint8_t key[WG_KEY_LEN],
+			   const uint8_t *given_ss, int *rc)
 {
-	struct peer *p = peers_find(t->peers, pc->public_key);
 	uint8_t ss[WG_KEY_LEN];
+	struct peer *p;
 
-	if (sodium_memcmp(pc->public_key, t->me.public_key, WG_KEY_LEN) == 0 ||
-	    !noise_precompute(&t->me, pc->public_key, ss))
-		return -EINVAL;
-	if (!p) {
-		p = peers_insert(t->peers, pc->public_key);
-		if (!p) {
-			sodium_memzero(ss, sizeof ss);
-			return -ENOMEM;
-		}
+	*rc = -EINVAL;
+	if (given_ss)
+		memcpy(ss, given_ss, WG_KEY_LEN);
+	else if (!noise_precompute(&t->me, key, ss))
+		return NULL;
+	*rc = -ENOMEM;
+	p = peers_insert(t->peers, key);
+	if (p) {
 		memcpy(p->ss, ss, WG_KEY_LEN);
 		if (!blake2s_hash(t->b2s, p->mac1_key, (const uint8_t *)WG_LABEL_MAC1, 8,
 				  p->public_key, WG_KEY_LEN) ||
 		    !blake2s_hash(t->b2s, p->reply_key, (const uint8_t *)WG_LABEL_COOKIE, 8,
 				  p->public_key, WG_KEY_LEN)) {
 			peers_erase(t->peers, p);
-			sodium_memzero(ss, sizeof ss);
-			return -ENOMEM;
+			p = NULL;
+		} else {
+			tstat(&t->stats.peers, 1);
 		}
-		tstat(&t->stats.peers, 1);
 	}
 	sodium_memzero(ss, sizeof ss);
+	return p;
+}
+
+int tunnel_peer_set(struct tunnel *t, const struct tunnel_peer_conf *pc)
+{
+	return tunnel_peer_set_ss(t, pc, NULL);
+}
+
+int tunnel_peer_set_ss(struct tunnel *t, const struct tunnel_peer_conf *pc,
+		       const uint8_t *ss)
+{
+	struct peer *p = peers_find(t->peers, pc->public_key);
+	int rc;
+
+	if (sodium_memcmp(pc->public_key, t->me.public_key, WG_KEY_LEN) == 0)
+		return -EINVAL;
+	if (!p && !(p = insert(t, pc->public_key, ss, &rc)))
+		return rc;
 	/* a new preshared key takes effect at the next handshake */
 	memset(p->psk, 0, WG_KEY_LEN);
 	if (pc->has_preshared_key)

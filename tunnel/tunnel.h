@@ -70,6 +70,8 @@ struct tunnel_session_event {
 	bool up;
 	const struct tunnel_endpoint *endpoint; /* NULL if none */
 	uint64_t rx_bytes, tx_bytes;            /* the peer's totals, on the wire */
+	uint64_t rx_new, tx_new;                /* of them, since the last event */
+	bool stored;                            /* a peer from the store */
 };
 
 struct tunnel_ops {

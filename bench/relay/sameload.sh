@@ -37,7 +37,6 @@ WRITE=0
 
 . "$TOP/bench/lib.sh"
 bench_setup sameload
-kv() { sed -n "s/.*\<$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 [ -x "$TERND" ] || { echo "sameload: no ternd at $TERND (set TERND)" >&2; exit 1; }
 cc -O2 -Wall -Wextra -o "$tmp/floor" "$TOP/bench/udp-floor/floor.c" &&

@@ -14,6 +14,14 @@
  *   hsload flood ADDR:PORT PUB FILE SECONDS
  *                               as fast as it can, no window and no gap,
  *                               the same initiations over and over: a flood
+ *   hsload lat ADDR:PORT PUB FILE ROUNDS
+ *                               one handshake at a time, every peer in turn,
+ *                               ROUNDS times: per round p50_us= p99_us=
+ *                               answered= of peers= (bench/peers: the first
+ *                               round finds them cold, the next warm)
+ *   hsload once ADDR:PORT PUB FILE WINDOW
+ *                               one initiation per peer, WINDOW outstanding:
+ *                               responses= seconds= (every one cold)
  *
  * Not a test: it counts, it does not check the responses' contents.
  */
@@ -85,15 +93,15 @@ static int cmd_x25519(double seconds)
 
 struct peer {
 	int fd;
-	uint8_t msg[PER_PEER][148];
+	uint8_t (*msg)[148];
 	int next;
 	double last;
 	bool waiting;
 };
 
-/* Every peer's initiations, made before the clock starts. */
+/* Every peer's initiations (per of them), made before the clock starts. */
 static struct peer *prepare(const char *file, const uint8_t server[32], const char *addr,
-			    int *n_out)
+			    int *n_out, int per)
 {
 	char path[4096], host[64];
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -126,7 +134,10 @@ static struct peer *prepare(const char *file, const uint8_t server[32], const ch
 		memcpy(x.priv, priv, 32);
 		crypto_scalarmult_base(x.pub, priv);
 		x.ts += (uint64_t)time(NULL) - 1700000000; /* newer than any run before */
-		for (int i = 0; i < PER_PEER; i++)
+		peers[n].msg = malloc((size_t)per * sizeof *peers[n].msg);
+		if (!peers[n].msg)
+			return NULL;
+		for (int i = 0; i < per; i++)
 			initiation(b, &x, peers[n].msg[i]);
 		peers[n].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		if (peers[n].fd < 0 ||
@@ -157,7 +168,7 @@ static int cmd_run(const char *addr, const char *pub, const char *file, double s
 	}
 	if (sodium_init() < 0 || sodium_base642bin(server, 32, pub, strlen(pub), NULL, NULL, NULL,
 						   sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    !(peers = prepare(file, server, addr, &n)) || !n)
+	    !(peers = prepare(file, server, addr, &n, PER_PEER)) || !n)
 		return 1;
 	pfd = calloc((size_t)n, sizeof *pfd);
 	for (int i = 0; i < n; i++)
@@ -212,6 +223,102 @@ static int cmd_run(const char *addr, const char *pub, const char *file, double s
 	return 0;
 }
 
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool parse_key(const char *pub, uint8_t out[32])
+{
+	return sodium_init() >= 0 && sodium_base642bin(out, 32, pub, strlen(pub), NULL, NULL, NULL,
+						       sodium_base64_VARIANT_ORIGINAL) == 0;
+}
+
+/* One peer's handshake, start to response: seconds, or -1 if none in 1 s. */
+static double one(struct peer *p, int i)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	uint8_t buf[256];
+	double t0 = now_s(CLOCK_MONOTONIC);
+
+	while (recv(p->fd, buf, sizeof buf, 0) > 0) /* a late answer from before */
+		;
+	if (send(p->fd, p->msg[i], 148, 0) != 148)
+		return -1;
+	while (poll(&pfd, 1, 1000) == 1)
+		if (recv(p->fd, buf, sizeof buf, 0) > 0 && buf[0] == 2)
+			return now_s(CLOCK_MONOTONIC) - t0;
+	return -1;
+}
+
+static int cmd_lat(const char *addr, const char *pub, const char *file, int rounds)
+{
+	uint8_t server[32];
+	struct peer *peers;
+	double *lat;
+	int n = 0;
+
+	if (rounds < 1 || rounds > PER_PEER || !parse_key(pub, server) ||
+	    !(peers = prepare(file, server, addr, &n, rounds)) || !n ||
+	    !(lat = calloc((size_t)n, sizeof *lat)))
+		return 1;
+	for (int r = 0; r < rounds; r++) {
+		int got = 0;
+
+		for (int i = 0; i < n; i++) {
+			double t = one(&peers[i], r);
+
+			if (t >= 0)
+				lat[got++] = t;
+			usleep(GAP_MS * 1000 / 10); /* not a load test */
+		}
+		qsort(lat, (size_t)got, sizeof *lat, by_double);
+		printf("round=%d p50_us=%.0f p99_us=%.0f answered=%d peers=%d\n", r + 1,
+		       got ? lat[got / 2] * 1e6 : 0, got ? lat[(got * 99) / 100] * 1e6 : 0, got, n);
+	}
+	return 0;
+}
+
+static int cmd_once(const char *addr, const char *pub, const char *file, int window)
+{
+	uint8_t server[32], buf[256];
+	struct peer *peers;
+	struct pollfd *pfd;
+	long responses = 0;
+	int n = 0, next = 0, outstanding = 0;
+	struct rlimit rl;
+	double t0, last;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!parse_key(pub, server) || !(peers = prepare(file, server, addr, &n, 1)) || !n ||
+	    !(pfd = calloc((size_t)n, sizeof *pfd)))
+		return 1;
+	for (int i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){ .fd = peers[i].fd, .events = POLLIN };
+	t0 = last = now_s(CLOCK_MONOTONIC);
+	while ((next < n || outstanding > 0) && now_s(CLOCK_MONOTONIC) - last < 2.0) {
+		for (; next < n && outstanding < window; next++)
+			if (send(peers[next].fd, peers[next].msg[0], 148, 0) == 148)
+				outstanding++, last = now_s(CLOCK_MONOTONIC);
+		if (poll(pfd, (nfds_t)n, 5) < 0)
+			break;
+		for (int i = 0; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				while (recv(peers[i].fd, buf, sizeof buf, 0) > 0) {
+					responses += buf[0] == 2;
+					outstanding--;
+					last = now_s(CLOCK_MONOTONIC);
+				}
+	}
+	printf("responses=%ld seconds=%.3f peers=%d\n", responses, last - t0, n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "keys") == 0)
@@ -222,7 +329,12 @@ int main(int argc, char **argv)
 		return cmd_run(argv[2], argv[3], argv[4], atof(argv[5]), atoi(argv[6]));
 	if (argc == 6 && strcmp(argv[1], "flood") == 0)
 		return cmd_run(argv[2], argv[3], argv[4], atof(argv[5]), 0);
+	if (argc == 6 && strcmp(argv[1], "lat") == 0)
+		return cmd_lat(argv[2], argv[3], argv[4], atoi(argv[5]));
+	if (argc == 6 && strcmp(argv[1], "once") == 0)
+		return cmd_once(argv[2], argv[3], argv[4], atoi(argv[5]));
 	fprintf(stderr, "usage: hsload keys N FILE | x25519 SECONDS | "
-			"run ADDR:PORT PUB FILE SECONDS WINDOW | flood ADDR:PORT PUB FILE SECONDS\n");
+			"run ADDR:PORT PUB FILE SECONDS WINDOW | flood ADDR:PORT PUB FILE SECONDS |\n"
+			"       lat ADDR:PORT PUB FILE ROUNDS | once ADDR:PORT PUB FILE WINDOW\n");
 	return 2;
 }

@@ -47,11 +47,7 @@ WRITE=0
 
 . "$TOP/bench/lib.sh"
 bench_setup wireguard
-kv() { sed -n "s/.*\<$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-[ -x "$TERND" ] || { echo "wireguard: no ternd at $TERND (set TERND)" >&2; exit 1; }
-for c in wireguard-go wg iperf3 ip taskset; do
-	command -v "$c" >/dev/null || { echo "wireguard: $c is missing" >&2; exit 1; }
-done
+bench_need wireguard "$TERND" wireguard-go wg iperf3 ip taskset
 
 S=bw$$s C=bw$$c
 cleanup_ns() { ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; }

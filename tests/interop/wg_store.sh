@@ -15,7 +15,7 @@
 . "$(dirname "$0")/wglib.sh"
 need redis-server redis-cli
 
-plan 28
+plan 29
 
 SP=$(wg_keys server)
 P1=$(wg_keys one) P2=$(wg_keys two) P3=$(wg_keys three)
@@ -101,6 +101,8 @@ sleep 4.5 # wg-peer-idle=3, and a tick
 is "idle peers left memory (wg-peer-idle)" \
 	"$(ip netns exec "$WG_S" wg show "$TUN" peers | grep -c "$P3") $(wg_metric tern_wg_evictions_total | awk '{ print ($1 >= 1) }')" \
 	"0 1"
+is "the traffic of a peer that left memory is added to its record" \
+	"$(rs hmget "tern:wg:{$SP}:peer:$P2" rx tx | awk '$1 > 0 { n++ } END { print n + 0 }')" 2
 is "the initiation replayed after it left memory: nothing" \
 	"$(wgtool 3 resend "${PYARGS[@]}" --file "$T/init.hex" --timeout 2)" "answer=none"
 
@@ -109,8 +111,8 @@ ip netns exec "$WG_S" wg set "$TUN" peer "$P4" allowed-ips 10.66.0.60/32,fd66::6
 	persistent-keepalive 15
 sleep 0.3
 is "wg set adds a peer: written to Redis, as ternctl writes it" \
-	"$(rs hmget "tern:wg:{$SP}:peer:$P4" allowed keepalive | tr '\n' ' ')$(rs sismember "tern:wg:{$SP}:peers" "$P4")" \
-	"10.66.0.60/32,fd66::60/128 15 1"
+	"$(rs hget "tern:wg:{$SP}:peer:$P4" allowed | tr ',' '\n' | sort | tr '\n' ' ')$(rs hget "tern:wg:{$SP}:peer:$P4" keepalive) $(rs sismember "tern:wg:{$SP}:peers" "$P4")" \
+	"10.66.0.60/32 fd66::60/128 15 1"
 ip netns exec "$WG_S" wg set "$TUN" peer "$P4" remove
 sleep 0.3
 is "wg set removes it: gone from Redis" \
