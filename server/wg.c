@@ -307,8 +307,6 @@ static void ops_session(void *ctx, const struct tunnel_session_event *ev)
 
 	if (!w->store)
 		return;
-	if (!ev->up && ev->stored && (ev->rx_new || ev->tx_new))
-		wgstore_traffic(w->store, ev->public_key, ev->rx_new, ev->tx_new);
 	id = store_node_id(w->srv->store);
 	if (!json_quote(node, sizeof node, id, strlen(id)))
 		snprintf(node, sizeof node, "\"\"");
@@ -327,6 +325,14 @@ static void ops_session(void *ctx, const struct tunnel_session_event *ev)
 		memcpy(json + n, "}", 2);
 		wgstore_event(w->store, json);
 	}
+}
+
+static void ops_traffic(void *ctx, const uint8_t key[WG_KEY_LEN], uint64_t rx, uint64_t tx)
+{
+	struct wg *w = ctx;
+
+	if (w->store)
+		wgstore_traffic(w->store, key, rx, tx);
 }
 
 static int listener_for(void *ctx, uint8_t family)
@@ -544,6 +550,7 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 		.lookup_timeout_ms = WG_LOOKUP_TIMEOUT_MS,
 		.peer_idle_ms = (uint32_t)c->wg_peer_idle * 1000u,
 		.max_stored_peers = (uint32_t)c->wg_max_peers,
+		.traffic_interval_ms = (uint32_t)c->traffic_interval * 1000u,
 	};
 	char first[CONFIG_ERR_LEN] = "";
 
@@ -555,7 +562,7 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 	w->ops = (struct tunnel_ops){ .ctx = w, .send = ops_send, .deliver = ops_deliver,
 				      .random = ops_random,
 				      .lookup = c->redis_url ? ops_lookup : NULL,
-				      .session = ops_session };
+				      .session = ops_session, .traffic = ops_traffic };
 	w->t = tunnel_new(&tc, &w->ops);
 	sodium_memzero(&tc, sizeof tc);
 	if (!w->t) {

@@ -95,6 +95,7 @@ struct tunnel {
 	struct peer *lru_head, *lru_tail;
 	uint32_t n_stored;
 	uint64_t now;                  /* the latest tick's time */
+	uint64_t traffic_at;           /* the latest traffic reports */
 	struct tunnel_stats stats;
 };
 
@@ -149,6 +150,8 @@ void session_confirm(struct tunnel *t, struct keypair *kp);
 void session_clear(struct tunnel *t, struct peer *p);
 /* Expire what is due, send keepalives. */
 void session_tick(struct tunnel *t, struct peer *p, uint64_t now);
+/* p's bytes since the last report to ops.traffic, if it is stored. */
+void session_report(struct tunnel *t, struct peer *p);
 /* Send an empty data message (a keepalive) to p, if it has a session. */
 void session_keepalive(struct tunnel *t, struct peer *p, uint64_t now);
 

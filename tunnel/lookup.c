@@ -132,7 +132,7 @@ static struct peer *load(struct tunnel *t, const struct tunnel_peer_conf *pc,
 	struct peer *p = peers_find(t->peers, pc->public_key);
 
 	if (p && !p->stored)
-		return p; /* the operator's own (wg-config, wg set) wins */
+		return p; /* the node's own (wg-config) wins */
 	c.stored = true;
 	if (p) { /* keep what the handshakes learnt */
 		c.has_endpoint = p->has_endpoint;

@@ -13,20 +13,29 @@
  */
 #include "tunnel/engine.h"
 
+void session_report(struct tunnel *t, struct peer *p)
+{
+	uint64_t rx = p->rx_bytes - p->rx_told, tx = p->tx_bytes - p->tx_told;
+
+	if (!p->stored || !t->ops->traffic || (!rx && !tx))
+		return;
+	p->rx_told = p->rx_bytes;
+	p->tx_told = p->tx_bytes;
+	t->ops->traffic(t->ops->ctx, p->public_key, rx, tx);
+}
+
 /* A peer's first keypair since it had none, or its last one gone: the
- * shell hears of it (tern:events). */
+ * shell hears of it (tern:events), and of the traffic not yet reported. */
 static void tell(struct tunnel *t, struct peer *p, bool up)
 {
 	struct tunnel_session_event ev = {
 		.public_key = p->public_key, .up = up,
 		.endpoint = p->has_endpoint ? &p->endpoint : NULL,
 		.rx_bytes = p->rx_bytes, .tx_bytes = p->tx_bytes,
-		.rx_new = p->rx_bytes - p->rx_told, .tx_new = p->tx_bytes - p->tx_told,
-		.stored = p->stored,
 	};
 
-	p->rx_told = p->rx_bytes;
-	p->tx_told = p->tx_bytes;
+	if (!up)
+		session_report(t, p);
 	if (t->ops->session)
 		t->ops->session(t->ops->ctx, &ev);
 }

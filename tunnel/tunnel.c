@@ -117,9 +117,14 @@ void tunnel_from_tun(struct tunnel *t, uint8_t *buf, size_t len, size_t cap, uin
 void tunnel_tick(struct tunnel *t, uint64_t now_ms)
 {
 	struct peer *p = t->active, *next;
+	bool report = t->cfg.traffic_interval_ms && now_ms - t->traffic_at >= t->cfg.traffic_interval_ms;
 
+	if (report)
+		t->traffic_at = now_ms;
 	for (; p; p = next) {
 		next = p->active_next; /* session_tick may take p off the list */
+		if (report)
+			session_report(t, p);
 		session_tick(t, p, now_ms);
 	}
 	if (!t->forced && now_ms >= t->under_load_until)

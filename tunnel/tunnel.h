@@ -61,6 +61,7 @@ struct tunnel_config {
 	uint32_t peer_idle_ms;       /* a stored peer leaves memory after this long
 				      * without a handshake; 0: never */
 	uint32_t max_stored_peers;   /* and the least recent leaves past this; 0: no cap */
+	uint32_t traffic_interval_ms; /* ops.traffic; 0: only when a session ends */
 };
 
 /* A peer's session began (its first keypair since it had none) or ended
@@ -70,8 +71,6 @@ struct tunnel_session_event {
 	bool up;
 	const struct tunnel_endpoint *endpoint; /* NULL if none */
 	uint64_t rx_bytes, tx_bytes;            /* the peer's totals, on the wire */
-	uint64_t rx_new, tx_new;                /* of them, since the last event */
-	bool stored;                            /* a peer from the store */
 };
 
 struct tunnel_ops {
@@ -93,6 +92,9 @@ struct tunnel_ops {
 		       const uint8_t tai64n[WG_TAI64N_LEN], uint32_t ticket);
 	/* sessions beginning and ending, if not NULL */
 	void (*session)(void *ctx, const struct tunnel_session_event *ev);
+	/* a stored peer's bytes on the wire since the last report: every
+	 * traffic_interval_ms while it has a session, and when it ends */
+	void (*traffic)(void *ctx, const uint8_t key[WG_KEY_LEN], uint64_t rx, uint64_t tx);
 };
 
 /* The store's answer to a lookup. */

@@ -58,6 +58,8 @@ struct world {
 	} lk[64];
 	int n_lk;
 	int ups, downs; /* session events */
+	uint64_t rx_reported, tx_reported;
+	int reports;
 };
 
 static void w_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
@@ -133,18 +135,30 @@ static void w_session(void *ctx, const struct tunnel_session_event *ev)
 	}
 }
 
+static void w_traffic(void *ctx, const uint8_t key[32], uint64_t rx, uint64_t tx)
+{
+	struct world *w = ctx;
+
+	assert_true(rx || tx);
+	w->rx_reported += rx;
+	w->tx_reported += tx;
+	w->reports++;
+}
+
 /* The engine again, with a store: rate lookups a second, idle and max for
  * stored peers. */
 static void world_store(struct world *w, uint32_t rate, uint32_t idle_ms, uint32_t max)
 {
 	struct tunnel_config cfg = { .cookie_threshold = 1000, .gateway = true,
 				     .lookup_rate = rate, .lookup_timeout_ms = 1000,
-				     .peer_idle_ms = idle_ms, .max_stored_peers = max };
+				     .peer_idle_ms = idle_ms, .max_stored_peers = max,
+				     .traffic_interval_ms = 5000 };
 
 	tunnel_free(w->t);
 	memcpy(cfg.private_key, w->responder_private, 32);
 	w->ops.lookup = w_lookup;
 	w->ops.session = w_session;
+	w->ops.traffic = w_traffic;
 	w->t = tunnel_new(&cfg, &w->ops);
 	assert_non_null(w->t);
 }
@@ -802,6 +816,35 @@ static void test_store_eviction(void **state)
 	assert_int_equal(w->n_lk, 4);
 }
 
+/* A stored peer's traffic is reported every traffic_interval_ms while it
+ * has a session, only what is new, and the rest when it goes. */
+static void test_store_traffic(void **state)
+{
+	struct world *w = *state;
+	struct initiator x;
+	uint8_t msg[256], ip[128];
+	size_t n;
+
+	world_store(w, 100, 0, 0);
+	initiator_init(&x, w->responder_public, 41020);
+	initiation(w->b, &x, msg);
+	net_in(w, &x, msg, 148, T0);
+	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
+	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	n = seal(&x.s, ip, ipv4(ip, 2, 1, 100), msg);
+	net_in(w, &x, msg, n, T0 + 2);
+	tunnel_tick(w->t, T0 + 5000);
+	assert_int_equal(w->reports, 1);
+	assert_int_equal(w->rx_reported, n);
+	tunnel_tick(w->t, T0 + 10000); /* nothing new: nothing said */
+	assert_int_equal(w->reports, 1);
+	n = seal(&x.s, ip, ipv4(ip, 2, 1, 60), msg);
+	net_in(w, &x, msg, n, T0 + 10001);
+	assert_int_equal(tunnel_peer_remove(w->t, x.pub), 0);
+	assert_int_equal(w->reports, 2);
+	assert_int_equal(w->rx_reported, 16 + 112 + 16 + n); /* both messages */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -822,6 +865,7 @@ int main(void)
 		T(test_store_removed),
 		T(test_store_timeout_and_down),
 		T(test_store_eviction),
+		T(test_store_traffic),
 	};
 
 	if (sodium_init() < 0)
