@@ -602,6 +602,22 @@ static void answer(struct world *w, int i, enum tunnel_lookup_result r, const st
 	tunnel_lookup_done(w->t, w->lk[i].ticket, r, &pc, &px, 1, now);
 }
 
+/* x, a new initiator at port, handshakes at now through the store, which
+ * answers with x's record (10.0.0.<host>/32); the response is checked. */
+static void store_handshake(struct world *w, struct initiator *x, uint16_t port, uint8_t host,
+			    uint64_t now)
+{
+	uint8_t msg[148];
+	int i = w->n_lk;
+
+	initiator_init(x, w->responder_public, port);
+	initiation(w->b, x, msg);
+	net_in(w, x, msg, sizeof msg, now);
+	assert_int_equal(w->n_lk, i + 1);
+	answer(w, i, TUNNEL_FOUND, x, host, now + 1);
+	assert_true(response(w->b, x, last_sent(w)->p, last_sent(w)->len));
+}
+
 /* A cold handshake waits for the store, which is asked once with the key
  * and the initiation's timestamp; the record's allowed IPs then hold. */
 static void test_store_cold_handshake(void **state)
@@ -721,11 +737,7 @@ static void test_store_removed(void **state)
 	size_t n;
 
 	world_store(w, 100, 0, 0);
-	initiator_init(&x, w->responder_public, 41004);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0);
-	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
-	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	store_handshake(w, &x, 41004, 2, T0);
 	assert_int_equal(w->ups, 1);
 	initiation(w->b, &x, msg);
 	net_in(w, &x, msg, 148, T0 + 1000);
@@ -826,11 +838,7 @@ static void test_store_traffic(void **state)
 	size_t n;
 
 	world_store(w, 100, 0, 0);
-	initiator_init(&x, w->responder_public, 41020);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0);
-	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1);
-	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
+	store_handshake(w, &x, 41020, 2, T0);
 	n = seal(&x.s, ip, ipv4(ip, 2, 1, 100), msg);
 	net_in(w, &x, msg, n, T0 + 2);
 	tunnel_tick(w->t, T0 + 5000);
