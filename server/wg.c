@@ -128,13 +128,20 @@ static void flush(struct wg *w)
 	w->tun_used = 0;
 }
 
+/* Whether p lies in a receive buffer (kept until the next recvmmsg). */
+static bool in_rx(const struct wg *w, const uint8_t *p)
+{
+	uintptr_t a = (uintptr_t)p, rx = (uintptr_t)w->buf;
+
+	return a >= rx && a < rx + (uintptr_t)WG_BATCH * WG_SLOT;
+}
+
 /* Whether p lies in a buffer that stays put until the next flush. */
 static bool stable(const struct wg *w, const uint8_t *p)
 {
-	uintptr_t a = (uintptr_t)p, rx = (uintptr_t)w->buf, tun = (uintptr_t)w->tunbuf;
+	uintptr_t a = (uintptr_t)p, tun = (uintptr_t)w->tunbuf;
 
-	return (a >= rx && a < rx + (uintptr_t)WG_BATCH * WG_SLOT) ||
-	       (a >= tun && a < tun + (uintptr_t)WG_BATCH * WG_TUN_SLOT);
+	return in_rx(w, p) || (a >= tun && a < tun + (uintptr_t)WG_BATCH * WG_TUN_SLOT);
 }
 
 static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
@@ -186,14 +193,13 @@ static void tun_write(void *ctx, const struct iovec *iov, int n)
 static void ops_deliver(void *ctx, const uint8_t *p, size_t len)
 {
 	struct wg *w = ctx;
-	uintptr_t a = (uintptr_t)p, rx = (uintptr_t)w->buf;
 
 	if (w->tun_fd < 0) {
 		w->tun_errors++;
 		return;
 	}
 	tungro_add(&w->gro, p, len);
-	if (a < rx || a >= rx + (uintptr_t)WG_BATCH * WG_SLOT)
+	if (!in_rx(w, p))
 		tungro_flush(&w->gro);
 }
 
@@ -469,7 +475,6 @@ static int open_socket(struct wg *w, const char *ip, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	struct stun_addr a;
 	int buf = UDP_SOCKBUF;
-
 	socklen_t len;
 
 	if (!netaddr_parse_ip(ip, w->port, &ss, &len) ||

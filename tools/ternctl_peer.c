@@ -10,6 +10,7 @@
  * record's timestamp and transfer are the nodes' and stay. Every change is
  * announced on tern:wg so the nodes holding the peer hear of it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static bool read_key_file(const char *path, char out[WGPEER_B64])
 	bool ok;
 
 	if (!f) {
-		perror(path);
+		fprintf(stderr, "ternctl: peer add: preshared-key %s: %s\n", path, strerror(errno));
 		return false;
 	}
 	ok = fgets(line, sizeof line, f) != NULL;
@@ -47,7 +48,8 @@ static bool read_key_file(const char *path, char out[WGPEER_B64])
 	if (ok)
 		wgpeer_b64(k, out);
 	else
-		fprintf(stderr, "ternctl: %s: not a WireGuard key (44 characters of base64)\n", path);
+		fprintf(stderr, "ternctl: peer add: preshared-key %s: not a WireGuard key "
+				"(44 characters of base64, as wg genpsk writes)\n", path);
 	sodium_memzero(line, sizeof line);
 	sodium_memzero(k, sizeof k);
 	return ok;

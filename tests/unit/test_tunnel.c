@@ -602,6 +602,20 @@ static void answer(struct world *w, int i, enum tunnel_lookup_result r, const st
 	tunnel_lookup_done(w->t, w->lk[i].ticket, r, &pc, &px, 1, now);
 }
 
+/* x's next initiation at now, which must ask the store, and the store's
+ * answer r (x's record: 10.0.0.<host>/32) a millisecond later. */
+static void store_try(struct world *w, struct initiator *x, enum tunnel_lookup_result r,
+		      uint8_t host, uint64_t now)
+{
+	uint8_t msg[148];
+	int i = w->n_lk;
+
+	initiation(w->b, x, msg);
+	net_in(w, x, msg, sizeof msg, now);
+	assert_int_equal(w->n_lk, i + 1);
+	answer(w, i, r, x, host, now + 1);
+}
+
 /* x, a new initiator at port, handshakes at now through the store, which
  * answers with x's record (10.0.0.<host>/32); the response is checked. */
 static void store_handshake(struct world *w, struct initiator *x, uint16_t port, uint8_t host,
@@ -671,9 +685,7 @@ static void test_store_unknown_keys(void **state)
 
 	world_store(w, 5, 0, 0);
 	initiator_init(&x, w->responder_public, 41002);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0);
-	answer(w, 0, TUNNEL_ABSENT, &x, 0, T0 + 1);
+	store_try(w, &x, TUNNEL_ABSENT, 0, T0);
 	assert_int_equal(w->n_sent, 0);
 	assert_int_equal(dropped(w, TD_UNKNOWN_PEER), 1);
 	initiation(w->b, &x, msg);
@@ -720,9 +732,7 @@ static void test_store_replay(void **state)
 	net_in(w, &x, again, 148, T0 + 1000);
 	assert_int_equal(w->n_lk, 1);
 	assert_int_equal(dropped(w, TD_TIMESTAMP), 1);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0 + 2000);
-	answer(w, 1, TUNNEL_REPLAY, &x, 2, T0 + 2001);
+	store_try(w, &x, TUNNEL_REPLAY, 2, T0 + 2000);
 	assert_int_equal(w->n_sent, 1);
 	assert_int_equal(dropped(w, TD_TIMESTAMP), 2);
 }
@@ -739,9 +749,7 @@ static void test_store_removed(void **state)
 	world_store(w, 100, 0, 0);
 	store_handshake(w, &x, 41004, 2, T0);
 	assert_int_equal(w->ups, 1);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0 + 1000);
-	answer(w, 1, TUNNEL_ABSENT, &x, 2, T0 + 1001);
+	store_try(w, &x, TUNNEL_ABSENT, 2, T0 + 1000);
 	assert_int_equal(w->n_sent, 1);
 	assert_int_equal(w->downs, 1); /* its session ended with it */
 	assert_int_equal(tunnel_stats(w->t)->peers, 0);
@@ -750,9 +758,7 @@ static void test_store_removed(void **state)
 	net_in(w, &x, msg, n, T0 + 1002);
 	assert_int_equal(dropped(w, TD_UNKNOWN_INDEX), 1);
 	/* deleted while it has a session, as announced: its sessions end now */
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0 + 20000);
-	answer(w, 2, TUNNEL_FOUND, &x, 2, T0 + 20001);
+	store_try(w, &x, TUNNEL_FOUND, 2, T0 + 20000);
 	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
 	assert_int_equal(tunnel_stats(w->t)->sessions, 1);
 	tunnel_store_changed(w->t, x.pub, false);
@@ -780,19 +786,13 @@ static void test_store_timeout_and_down(void **state)
 	assert_int_equal(dropped(w, TD_LOOKUP_TIMEOUT), 1);
 	answer(w, 0, TUNNEL_FOUND, &x, 2, T0 + 1001);
 	assert_int_equal(w->n_sent, 0);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0 + 2000);
-	answer(w, 1, TUNNEL_FOUND, &x, 2, T0 + 2001);
+	store_try(w, &x, TUNNEL_FOUND, 2, T0 + 2000);
 	assert_int_equal(w->n_sent, 1);
-	initiation(w->b, &x, msg);
-	net_in(w, &x, msg, 148, T0 + 3000);
-	answer(w, 2, TUNNEL_STORE_DOWN, &x, 2, T0 + 3001);
+	store_try(w, &x, TUNNEL_STORE_DOWN, 2, T0 + 3000);
 	assert_int_equal(w->n_sent, 2);
 	assert_true(response(w->b, &x, last_sent(w)->p, last_sent(w)->len));
 	initiator_init(&y, w->responder_public, 41006);
-	initiation(w->b, &y, msg);
-	net_in(w, &y, msg, 148, T0 + 3002);
-	answer(w, 3, TUNNEL_STORE_DOWN, &y, 3, T0 + 3003);
+	store_try(w, &y, TUNNEL_STORE_DOWN, 3, T0 + 3002);
 	assert_int_equal(w->n_sent, 2);
 	assert_int_equal(dropped(w, TD_STORE_DOWN), 1);
 }
