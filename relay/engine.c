@@ -276,16 +276,37 @@ struct relay_action relay_from_client_channel(struct relay *r, const struct rela
 		stat_inc(&r->stats.dropped[RD_NO_CHANNEL], 1);
 		return act;
 	}
+	act.peer = c->peer;
+	if (!engine_route(r, a, &act)) {
+		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
+		return (struct relay_action){ .peer_handle = -1 };
+	}
 	if (!engine_within_bandwidth(r, a, TO_PEER, len, now_ms)) {
 		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
-		return act;
+		return (struct relay_action){ .peer_handle = -1 };
 	}
 	act.peer_handle = a->handle[c->peer.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4];
-	act.peer = c->peer;
 	act.data = data;
 	act.data_len = len;
 	engine_count(r, a, TO_PEER, len);
 	return act;
+}
+
+bool engine_route(const struct relay *r, const struct alloc *a, struct relay_action *act)
+{
+	const struct policy *p = r->cfg->policy;
+	int i;
+
+	act->alloc = a->id;
+	if (!p)
+		return true;
+	i = policy_local(p, &act->peer);
+	if (i >= 0) {
+		act->local = true;
+		act->local_index = (uint8_t)i;
+		return true;
+	}
+	return !policy_port_refused(p, &act->peer);
 }
 
 /* Zero the 0-3 padding bytes after len (the shell leaves that tailroom). */
@@ -347,7 +368,8 @@ const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
 
 	if (!a)
 		return NULL;
-	if (!perm_find(a, peer, now_ms)) { /* s10.3, s11.6: silently dropped */
+	if (!perm_find(a, peer, now_ms) || /* s10.3, s11.6: silently dropped */
+	    (r->cfg->policy && policy_port_refused(r->cfg->policy, peer))) {
 		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
 		return NULL;
 	}
@@ -360,6 +382,13 @@ const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
 		return NULL;
 	engine_count(r, a, TO_CLIENT, len);
 	return &a->key;
+}
+
+bool relay_serves(const struct relay *r, uint32_t id, const struct stun_addr *client)
+{
+	const struct alloc *a = alloc_by_id(r->allocs, id);
+
+	return a && addr_equal(&a->key.client, client);
 }
 
 void relay_tick(struct relay *r, uint64_t now_ms)

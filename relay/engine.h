@@ -170,8 +170,20 @@ static inline void engine_count(struct relay *r, struct alloc *a, enum direction
 bool engine_within_bandwidth(struct relay *r, struct alloc *a, enum direction d,
 			     size_t len, uint64_t now);
 
-/* The peer check shared by CreatePermission and ChannelBind: 0, 403 or 443. */
+/* What the peer check is for: an IP (CreatePermission), ip:port for
+ * datagrams (ChannelBind), ip:port for a TCP connection (Connect). */
+enum peer_use { PEER_PERMISSION, PEER_DATAGRAM, PEER_STREAM };
+
+/* The peer check of CreatePermission, ChannelBind and Connect: 0, 403 or 443. */
 int request_peer_allowed(struct relay *r, const struct alloc *a,
-			 const struct stun_addr *peer);
+			 const struct stun_addr *peer, enum peer_use use);
+
+/*
+ * act carries a datagram for act->peer under a permission: mark it for the
+ * in-process service if it is addressed to one, and return false if it is
+ * for another port of an own address (a permission for the service's IP
+ * opens no other port of this host).
+ */
+bool engine_route(const struct relay *r, const struct alloc *a, struct relay_action *act);
 
 #endif

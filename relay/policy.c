@@ -37,6 +37,7 @@ struct policy {
 	struct own own[POLICY_MAX_OWN];
 	size_t n_own;
 	bool loopback;
+	uint16_t local_port; /* 0: no service in this process */
 };
 
 /* Where an IPv6 form keeps the IPv4 address it carries. */
@@ -192,14 +193,19 @@ static bool list_has(const struct range_list *l, uint8_t family, const uint8_t *
 	return false;
 }
 
-static bool own_has(const struct policy *p, uint8_t family, const uint8_t *ip)
+static int own_index(const struct policy *p, uint8_t family, const uint8_t *ip)
 {
 	size_t n = addr_len(family), i;
 
 	for (i = 0; i < p->n_own; i++)
 		if (p->own[i].family == family && memcmp(ip, p->own[i].ip, n) == 0)
-			return true;
-	return false;
+			return (int)i;
+	return -1;
+}
+
+static bool own_has(const struct policy *p, uint8_t family, const uint8_t *ip)
+{
+	return own_index(p, family, ip) >= 0;
 }
 
 static enum policy_verdict judge(const struct policy *p, uint8_t family,
@@ -269,6 +275,52 @@ enum policy_verdict policy_check(const struct policy *p, const struct stun_addr 
 		return POLICY_DENY_FAMILY;
 	memcpy(ip, peer->ip, n);
 	return judge(p, peer->family, ip);
+}
+
+void policy_set_local_port(struct policy *p, uint16_t port)
+{
+	p->local_port = port;
+}
+
+int policy_local(const struct policy *p, const struct stun_addr *peer)
+{
+	if (!p->local_port || peer->port != p->local_port || addr_len(peer->family) == 0)
+		return -1;
+	return own_index(p, peer->family, peer->ip);
+}
+
+bool policy_local_addr(const struct policy *p, int i, struct stun_addr *out)
+{
+	size_t n;
+
+	if (!p->local_port || i < 0 || (size_t)i >= p->n_own)
+		return false;
+	n = addr_len(p->own[i].family);
+	memset(out, 0, sizeof *out);
+	out->family = p->own[i].family;
+	out->port = p->local_port;
+	memcpy(out->ip, p->own[i].ip, n);
+	return true;
+}
+
+bool policy_port_refused(const struct policy *p, const struct stun_addr *peer)
+{
+	return p->local_port && peer->port != p->local_port && addr_len(peer->family) &&
+	       own_has(p, peer->family, peer->ip) && policy_check(p, peer) != POLICY_ALLOW;
+}
+
+enum policy_verdict policy_check_permission(const struct policy *p,
+					    const struct stun_addr *peer)
+{
+	if (p->local_port && addr_len(peer->family) && own_has(p, peer->family, peer->ip))
+		return POLICY_ALLOW;
+	return policy_check(p, peer);
+}
+
+enum policy_verdict policy_check_datagram(const struct policy *p,
+					  const struct stun_addr *peer)
+{
+	return policy_local(p, peer) >= 0 ? POLICY_ALLOW : policy_check(p, peer);
 }
 
 /* ---- parsing ranges ------------------------------------------------------ */

@@ -94,6 +94,33 @@ bool policy_add_own(struct policy *p, const struct stun_addr *a);
 /* Judge one peer address; the port is ignored. No allocation. */
 enum policy_verdict policy_check(const struct policy *p, const struct stun_addr *peer);
 
+/*
+ * A service in this process that clients may reach through their
+ * allocations: the WireGuard responder, at port on every own address
+ * (policy_add_own). Its datagrams are handed over inside the process and
+ * never leave on a relay socket, so this opens nothing else of the host:
+ * every other port of an own address is still refused. 0 (the default):
+ * no such service.
+ */
+void policy_set_local_port(struct policy *p, uint16_t port);
+/* Which own address peer is, if it is one at the local port: an index for
+ * policy_local_addr(), or -1. */
+int policy_local(const struct policy *p, const struct stun_addr *peer);
+/* Own address i at the local port; false if there is none. */
+bool policy_local_addr(const struct policy *p, int i, struct stun_addr *out);
+/* Whether a datagram to or from peer must be refused although peer has a
+ * permission: peer is an own address at another port than the local one,
+ * which only policy_check_permission's exception let in. No allocation. */
+bool policy_port_refused(const struct policy *p, const struct stun_addr *peer);
+/* For CreatePermission (an IP, port ignored): policy_check, except that an
+ * own address is allowed while a local port is set. */
+enum policy_verdict policy_check_permission(const struct policy *p,
+					    const struct stun_addr *peer);
+/* For ChannelBind and Send (ip:port, UDP): policy_check, except that a
+ * local service's address is allowed. */
+enum policy_verdict policy_check_datagram(const struct policy *p,
+					  const struct stun_addr *peer);
+
 /* snake_case label: "allow", "loopback", ..., "unknown" out of range. */
 const char *policy_verdict_name(enum policy_verdict v);
 

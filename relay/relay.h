@@ -187,6 +187,11 @@ struct relay_action {
 	struct stun_addr peer;
 	const uint8_t *data;
 	size_t data_len;
+	/* the peer is the in-process service (policy_set_local_port) at own
+	 * address local_index: hand the data over instead of sending it */
+	bool local;
+	uint8_t local_index;
+	uint32_t alloc; /* the allocation's id, for an answer from that service */
 };
 
 struct relay;
@@ -217,6 +222,10 @@ const struct relay_key *relay_from_peer(struct relay *r, uint32_t id,
 					const struct stun_addr *peer, uint8_t *data,
 					size_t len, uint64_t now_ms, uint8_t **msg,
 					size_t *msg_len);
+
+/* Whether allocation id is live and client's (ids are reused: an answer
+ * meant for a freed allocation must not reach the next one's client). */
+bool relay_serves(const struct relay *r, uint32_t id, const struct stun_addr *client);
 
 /* Expire what is due. Call about once a second. */
 void relay_tick(struct relay *r, uint64_t now_ms);

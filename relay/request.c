@@ -53,13 +53,16 @@ struct relay_action request_refresh(struct relay *r, struct alloc *a,
 }
 
 int request_peer_allowed(struct relay *r, const struct alloc *a,
-			 const struct stun_addr *peer)
+			 const struct stun_addr *peer, enum peer_use use)
 {
+	const struct policy *p = r->cfg->policy;
 	enum policy_verdict v;
 
 	if (a->handle[family_index(peer)] < 0)
 		return STUN_ERR_PEER_ADDRESS_FAMILY_MISMATCH;
-	v = policy_check(r->cfg->policy, peer);
+	v = use == PEER_PERMISSION ? policy_check_permission(p, peer)
+	    : use == PEER_DATAGRAM ? policy_check_datagram(p, peer)
+				   : policy_check(p, peer);
 	if (v == POLICY_ALLOW)
 		return 0;
 	stat_inc(&r->stats.policy_denied[v], 1);
@@ -82,7 +85,7 @@ struct relay_action request_permission(struct relay *r, struct alloc *a,
 		if (!stun_attr_addr(m, &m->peer[i], true, &peer[i]))
 			code = STUN_ERR_BAD_REQUEST;
 		else
-			code = request_peer_allowed(r, a, &peer[i]);
+			code = request_peer_allowed(r, a, &peer[i], PEER_PERMISSION);
 	}
 	for (uint8_t i = 0; i < m->n_peer && !code; i++)
 		if (!perm_install(a, &peer[i], expires, now))
@@ -112,7 +115,7 @@ struct relay_action request_channel_bind(struct relay *r, struct alloc *a,
 	v >>= 16;
 	if (v < CHANNEL_MIN || v > c->channel_max) /* s12.1 */
 		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);
-	code = request_peer_allowed(r, a, &peer);
+	code = request_peer_allowed(r, a, &peer, PEER_DATAGRAM);
 	if (code)
 		return reply_error(r, &a->key, m, auth, code, now, out, cap);
 	e = chan_bind(a, (uint16_t)v, &peer, ch_exp, now);
@@ -141,13 +144,17 @@ struct relay_action request_send(struct relay *r, struct alloc *a,
 		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
 		return act;
 	}
+	act.peer = peer;
+	if (!engine_route(r, a, &act)) {
+		stat_inc(&r->stats.dropped[RD_NO_PERMISSION], 1);
+		return (struct relay_action){ .peer_handle = -1 };
+	}
 	if (!engine_within_bandwidth(r, a, TO_PEER, m->a[SA_DATA].len, now)) {
 		stat_inc(&r->stats.dropped[RD_BANDWIDTH], 1);
-		return act;
+		return (struct relay_action){ .peer_handle = -1 };
 	}
 	engine_count(r, a, TO_PEER, m->a[SA_DATA].len);
 	act.peer_handle = a->handle[family_index(&peer)];
-	act.peer = peer;
 	act.data = m->a[SA_DATA].v;
 	act.data_len = m->a[SA_DATA].len;
 	return act;

@@ -125,7 +125,7 @@ struct relay_action tcp_connect_request(struct relay *r, struct alloc *a,
 	if (!a->tcp || !m->a[SA_XOR_PEER_ADDRESS].v ||
 	    !stun_attr_addr(m, &m->a[SA_XOR_PEER_ADDRESS], true, &peer))
 		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);
-	code = request_peer_allowed(r, a, &peer);
+	code = request_peer_allowed(r, a, &peer, PEER_STREAM);
 	if (code)
 		return reply_error(r, &a->key, m, auth, code, now, out, cap);
 	/* s5.2: one connection (or attempt) per peer address */

@@ -19,9 +19,11 @@
 
 #include "server/config.h"
 #include "server/dtls.h"
+#include "server/handover.h"
 #include "server/log.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
+#include "relay/policy.h"
 #include "server/srclimit.h"
 #include "server/stats.h"
 #include "server/tls.h"
@@ -204,6 +206,11 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0 ||
 	    stream_caps(srv, err, errlen) < 0)
 		return -1;
+	/* WireGuard through TURN: lanes between the workers and the responder */
+	if (c->wg_config && srv->turn && !(srv->handover = handover_new(srv->n_workers))) {
+		snprintf(err, errlen, "wireguard: %s", strerror(errno));
+		return -1;
+	}
 	for (int i = 0; i < srv->n_workers; i++) {
 		srv->workers[i] = worker_new(srv, i, err, errlen);
 		if (!srv->workers[i]) {
@@ -213,7 +220,14 @@ static int start(struct server *srv, char *err, size_t errlen)
 	}
 	/* the WireGuard responder: its TUN device and sockets before privileges go */
 	srv->wg = wg_new(srv, err, errlen);
-	return srv->wg || !*err ? 0 : -1;
+	if (!srv->wg)
+		return *err ? -1 : 0;
+	if (srv->handover) { /* allocations may reach it: its port on own addresses */
+		policy_set_local_port(srv->policy, wg_port(srv->wg));
+		log_info("wireguard: reachable through TURN allocations at port %u of this "
+			 "node's addresses", (unsigned)wg_port(srv->wg));
+	}
+	return 0;
 }
 
 /* Free what start() made; the worker threads have been joined by now. */
@@ -222,6 +236,7 @@ static void release(struct server *srv)
 	wg_free(srv->wg);
 	for (int i = 0; i < srv->n_workers; i++)
 		worker_free(srv->workers[i]);
+	handover_free(srv->handover);
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
 	if (srv->dtls)

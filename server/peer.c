@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/conn.h"
+#include "server/handover.h"
 #include "server/netaddr.h"
 #include "server/peer.h"
 #include "server/reserve.h"
@@ -51,6 +52,7 @@ struct peer_table {
 	struct iovec outiov[UDP_BATCH];
 	struct sockaddr_storage outto[UDP_BATCH];
 	int n_out, out_handle;
+	uint32_t ids[UDP_BATCH]; /* the allocation of each answer handed over */
 };
 
 struct peer_table *peer_table_new(uint32_t max)
@@ -122,10 +124,10 @@ static void flush(struct worker *w, int fd, struct mmsghdr *tx, int n)
 	}
 }
 
-/* Frame and deliver the n datagrams just read from peers. */
-static void deliver(struct peer_sock *s, int n, uint64_t now)
+/* Frame and deliver the n datagrams just read from peers, each for
+ * allocation ids[i], or all for id when ids is NULL. */
+static void deliver(struct worker *w, uint32_t id, const uint32_t *ids, int n, uint64_t now)
 {
-	struct worker *w = s->w;
 	struct peer_table *t = w->peers;
 	int q = 0, qfd = -1;
 
@@ -139,7 +141,7 @@ static void deliver(struct peer_sock *s, int n, uint64_t now)
 		if ((t->rx[i].msg_hdr.msg_flags & MSG_TRUNC) ||
 		    !netaddr_to_stun((struct sockaddr *)&t->from[i], &from))
 			continue;
-		k = relay_from_peer(w->engine, s->id, &from, t->buf[i] + RELAY_HEADROOM,
+		k = relay_from_peer(w->engine, ids ? ids[i] : id, &from, t->buf[i] + RELAY_HEADROOM,
 				    t->rx[i].msg_len, now, &msg, &len);
 		if (!k)
 			continue;
@@ -179,7 +181,7 @@ static void peer_on_read(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, t->rx, UDP_BATCH, 0, NULL);
 		if (n <= 0)
 			return;
-		deliver(s, n, worker_now_ms(s->w));
+		deliver(s->w, s->id, NULL, n, worker_now_ms(s->w));
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -319,6 +321,59 @@ void peer_flush(struct worker *w)
 		sent += r;
 	}
 	t->n_out = 0;
+	if (w->srv->handover)
+		handover_wake(handover_up(w->srv->handover, w->id));
+}
+
+bool peer_hand_over(struct worker *w, const struct relay_action *a,
+		    const struct stun_addr *client)
+{
+	struct handover_msg m = { .alloc = a->alloc, .local = a->local_index,
+				  .client = *client };
+
+	return w->srv->handover &&
+	       handover_push(handover_up(w->srv->handover, w->id), &m, a->data, a->data_len);
+}
+
+/*
+ * The responder's answers, delivered as if they had come in on the
+ * allocation's relay socket from the address the client sent to. One for
+ * an allocation that is gone, or now another client's, is dropped.
+ */
+void peer_on_handover(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct peer_table *t = w->peers;
+	struct handover_lane *l = handover_down(w->srv->handover, w->id);
+
+	handover_clear(fd);
+	for (int round = 0; round < PEER_READS_PER_EVENT; round++) {
+		struct handover_msg m;
+		struct stun_addr from;
+		const uint8_t *p;
+		size_t len;
+		int n = 0;
+
+		while (n < UDP_BATCH && (p = handover_peek(l, &m, &len))) {
+			if (!w->engine || len > UDP_MAX_DATAGRAM ||
+			    !relay_serves(w->engine, m.alloc, &m.client) ||
+			    !policy_local_addr(w->srv->policy, m.local, &from)) {
+				handover_pop(l);
+				handover_lost(l);
+				continue;
+			}
+			memcpy(t->buf[n] + RELAY_HEADROOM, p, len);
+			handover_pop(l);
+			t->rx[n].msg_len = (unsigned)len;
+			t->rx[n].msg_hdr.msg_flags = 0;
+			netaddr_from_stun(&from, &t->from[n]);
+			t->ids[n++] = m.alloc;
+		}
+		deliver(w, 0, t->ids, n, worker_now_ms(w));
+		if (n < UDP_BATCH)
+			return;
+	}
+	event_active(w->handover_ev, EV_READ, 0); /* the rest on the next turn */
 }
 
 bool peer_queue(struct worker *w, int h, const struct stun_addr *to, const uint8_t *data,

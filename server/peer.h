@@ -40,6 +40,12 @@ int peer_fd(const struct worker *w, int h);
 bool peer_queue(struct worker *w, int handle, const struct stun_addr *to,
 		const uint8_t *data, size_t len);
 void peer_flush(struct worker *w);
+/* A datagram for the in-process responder (a->local) from client, to be
+ * handed over at the next peer_flush(); false if its lane is full. */
+bool peer_hand_over(struct worker *w, const struct relay_action *a,
+		    const struct stun_addr *client);
+/* The worker's event on its handover lane: the responder's answers. */
+void peer_on_handover(evutil_socket_t fd, short what, void *arg);
 /* Send data to a peer from relay socket handle; false if it failed. */
 bool peer_send(struct worker *w, int handle, const struct stun_addr *to,
 	       const uint8_t *data, size_t len);

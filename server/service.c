@@ -26,13 +26,22 @@ static struct relay_key key_of(const struct worker *w, const struct listener_spe
 	return k;
 }
 
-/* From UDP clients, queued: udp.c flushes once per batch it read. */
-static void to_peer(struct worker *w, enum transport tp, const struct relay_action *a)
+/* From UDP clients, queued: udp.c flushes once per batch it read. Data for
+ * the in-process WireGuard responder is handed over (its lane counts what
+ * it drops). */
+static void to_peer(struct worker *w, enum transport tp, const struct relay_key *k,
+		    const struct relay_action *a)
 {
 	bool ok;
 
 	if (a->peer_handle < 0)
 		return;
+	if (a->local) {
+		peer_hand_over(w, a, &k->client);
+		if (tp != TP_UDP)
+			peer_flush(w);
+		return;
+	}
 	ok = tp == TP_UDP ? peer_queue(w, a->peer_handle, &a->peer, a->data, a->data_len)
 			  : peer_send(w, a->peer_handle, &a->peer, a->data, a->data_len);
 	if (!ok)
@@ -53,7 +62,7 @@ static void channel_data(struct worker *w, const struct listener_spec *ls,
 		return;
 	}
 	a = relay_from_client_channel(w->engine, &k, ch, data, dlen, worker_now_ms(w));
-	to_peer(w, ls->tp, &a);
+	to_peer(w, ls->tp, &k, &a);
 }
 
 static struct service_reply turn(struct worker *w, const struct listener_spec *ls,
@@ -65,7 +74,7 @@ static struct service_reply turn(struct worker *w, const struct listener_spec *l
 	struct relay_action a;
 
 	a = relay_from_client(w->engine, &k, m, worker_now_ms(w), out, cap);
-	to_peer(w, ls->tp, &a);
+	to_peer(w, ls->tp, &k, &a);
 	if (a.reply_len)
 		counter_inc(&w->counters.responses[ls->tp][a.error ? AC_ERROR : AC_SUCCESS]);
 	sr.len = a.reply_len;

@@ -17,6 +17,7 @@
 
 #include "relay/record.h"
 #include "server/config.h"
+#include "server/handover.h"
 #include "server/json.h"
 #include "server/limits.h"
 #include "server/log.h"
@@ -94,7 +95,25 @@ struct wg {
 	struct wg_txq tx;
 	struct tungro gro; /* packets for the TUN, joined per batch */
 	struct wgstore *store; /* peers in Redis; NULL: all in memory */
+	struct handover *ho;   /* TURN clients' datagrams, from the workers */
+	struct event *ho_ev;
+	int ho_next;           /* the worker whose lane is read first */
+	_Atomic uint64_t udp_in, udp_out; /* datagrams on the sockets */
+	struct tunnel_endpoint ep[WG_BATCH]; /* where each received one came from */
 };
+
+/*
+ * A peer reached through a TURN allocation on this node has an endpoint
+ * with conn = VIA_TURN | worker << 32 | allocation id, addr = its TURN
+ * client's address (what wg show shows) and listener = the own address it
+ * sent to (policy_local()), the one the answers must come from.
+ */
+#define VIA_TURN ((uintptr_t)1 << 62)
+
+static uintptr_t turn_conn(int worker, uint32_t alloc)
+{
+	return VIA_TURN | (uintptr_t)worker << 32 | alloc;
+}
 
 static uint64_t now_ms(struct wg *w)
 {
@@ -121,11 +140,16 @@ static void flush(struct wg *w)
 		if (n <= 0) { /* the kernel took none: drop this one, go on */
 			w->send_errors++;
 			n = 1;
+		} else {
+			atomic_store_explicit(&w->udp_out, w->udp_out + (uint64_t)n,
+					      memory_order_relaxed);
 		}
 		at += n;
 	}
 	q->n = 0;
 	w->tun_used = 0;
+	for (int i = 0; w->ho && i < handover_workers(w->ho); i++)
+		handover_wake(handover_down(w->ho, i));
 }
 
 /* Whether p lies in a receive buffer (kept until the next recvmmsg). */
@@ -144,6 +168,18 @@ static bool stable(const struct wg *w, const uint8_t *p)
 	return in_rx(w, p) || (a >= tun && a < tun + (uintptr_t)WG_BATCH * WG_TUN_SLOT);
 }
 
+/* To a peer behind a TURN allocation: back to the worker that owns it. */
+static void send_turn(struct wg *w, const struct tunnel_endpoint *to, const uint8_t *p,
+		      size_t len)
+{
+	int worker = (int)(to->conn >> 32 & 0xffff);
+	struct handover_msg m = { .alloc = (uint32_t)to->conn, .local = (uint8_t)to->listener,
+				  .client = to->addr };
+
+	if (w->ho && worker < handover_workers(w->ho))
+		handover_push(handover_down(w->ho, worker), &m, p, len);
+}
+
 static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t *p, size_t len)
 {
 	struct wg *w = ctx;
@@ -151,6 +187,10 @@ static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t 
 	socklen_t sl;
 	int fd;
 
+	if (to->conn & VIA_TURN) {
+		send_turn(w, to, p, len);
+		return;
+	}
 	if (to->listener >= w->n_sock || to->conn)
 		return;
 	fd = w->sock[to->listener].fd;
@@ -353,6 +393,19 @@ static int listener_for(void *ctx, uint8_t family)
 
 /* ---- events ----------------------------------------------------------------- */
 
+/* The n datagrams in w->buf, from w->ep: into the engine, then out. */
+static void receive(struct wg *w, int n, uint64_t now)
+{
+	for (int i = 0; i < n; i++)
+		if (w->rx[i].msg_len)
+			tunnel_from_network(w->t, &w->ep[i], w->buf[i], w->rx[i].msg_len, WG_SLOT,
+					    now);
+	tungro_flush(&w->gro);
+	atomic_store_explicit(&w->tun_writes, w->gro.packets, memory_order_relaxed);
+	atomic_store_explicit(&w->tun_segments, w->gro.segments, memory_order_relaxed);
+	flush(w);
+}
+
 static void wg_on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct wg_sock *s = arg;
@@ -369,21 +422,63 @@ static void wg_on_udp(evutil_socket_t fd, short what, void *arg)
 		n = recvmmsg(fd, w->rx, WG_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
+		atomic_store_explicit(&w->udp_in, w->udp_in + (uint64_t)n, memory_order_relaxed);
 		for (int i = 0; i < n; i++) {
-			struct tunnel_endpoint ep = { .listener = (uint16_t)(s - w->sock) };
-
+			w->ep[i] = (struct tunnel_endpoint){ .listener = (uint16_t)(s - w->sock) };
 			if (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC ||
-			    !netaddr_to_stun((struct sockaddr *)&w->from[i], &ep.addr))
-				continue;
-			tunnel_from_network(w->t, &ep, w->buf[i], w->rx[i].msg_len, WG_SLOT, now);
+			    !netaddr_to_stun((struct sockaddr *)&w->from[i], &w->ep[i].addr))
+				w->rx[i].msg_len = 0; /* nothing the engine takes */
 		}
-		tungro_flush(&w->gro);
-		atomic_store_explicit(&w->tun_writes, w->gro.packets, memory_order_relaxed);
-		atomic_store_explicit(&w->tun_segments, w->gro.segments, memory_order_relaxed);
-		flush(w);
+		receive(w, n, now);
 		if (n < WG_BATCH)
 			return;
 	}
+}
+
+/*
+ * Datagrams TURN clients sent to this node's WireGuard port, handed over
+ * by the workers: the same as from a socket, with the endpoint naming the
+ * allocation. Lanes are read in turn, a batch at a time.
+ */
+static void wg_on_handover(evutil_socket_t fd, short what, void *arg)
+{
+	struct wg *w = arg;
+	int lanes = handover_workers(w->ho), budget = WG_BATCH * 8, n = 0, idle = 0;
+	uint64_t now = now_ms(w);
+
+	handover_clear(fd);
+	while (budget > 0 && idle < lanes) {
+		int worker = w->ho_next;
+		struct handover_lane *l = handover_up(w->ho, worker);
+		struct handover_msg m;
+		const uint8_t *p;
+		size_t len;
+
+		w->ho_next = (w->ho_next + 1) % lanes;
+		idle++;
+		while (n < WG_BATCH && (p = handover_peek(l, &m, &len))) {
+			idle = 0;
+			budget--;
+			if (len > WG_SLOT - TUNNEL_TAILROOM) {
+				handover_pop(l);
+				handover_lost(l);
+				continue;
+			}
+			memcpy(w->buf[n], p, len);
+			handover_pop(l);
+			w->rx[n].msg_len = (unsigned)len;
+			w->ep[n++] = (struct tunnel_endpoint){ .addr = m.client, .listener = m.local,
+							       .conn = turn_conn(worker, m.alloc) };
+		}
+		if (n == WG_BATCH) {
+			receive(w, n, now);
+			n = 0;
+		}
+	}
+	if (n)
+		receive(w, n, now);
+	if (budget <= 0)
+		event_active(w->ho_ev, EV_READ, 0); /* the rest after the sockets' turn */
 }
 
 static void wg_on_tun(evutil_socket_t fd, short what, void *arg)
@@ -638,8 +733,13 @@ struct wg *wg_new(const struct server *srv, char *err, size_t errlen)
 	tunnel_tick(w->t, now_ms(w)); /* the engine's clock, before any wg set */
 	w->uapi = uapi_listen(w->base, c->wg_tun ? c->wg_tun : c->wg_name, &w->env, err, errlen);
 	w->tick = event_new(w->base, -1, EV_PERSIST, wg_on_tick, w);
+	w->ho = srv->handover;
+	if (w->ho)
+		w->ho_ev = event_new(w->base, handover_responder_fd(w->ho), EV_READ | EV_PERSIST,
+				     wg_on_handover, w);
 	if (!w->uapi || !w->tick ||
-	    event_add(w->tick, &(struct timeval){ 0, WG_TICK_MS * 1000 }) < 0) {
+	    event_add(w->tick, &(struct timeval){ 0, WG_TICK_MS * 1000 }) < 0 ||
+	    (w->ho && (!w->ho_ev || event_add(w->ho_ev, NULL) < 0))) {
 		if (!*err)
 			snprintf(err, errlen, "wireguard: out of memory");
 		goto fail;
@@ -687,6 +787,8 @@ void wg_free(struct wg *w)
 	uapi_free(w->uapi);
 	if (w->tick)
 		event_free(w->tick);
+	if (w->ho_ev)
+		event_free(w->ho_ev);
 	if (w->tun_ev)
 		event_free(w->tun_ev);
 	if (w->tun_fd >= 0)
@@ -767,12 +869,43 @@ void wg_reload(struct wg *w)
 
 /* ---- statistics ----------------------------------------------------------------------- */
 
+uint16_t wg_port(const struct wg *w)
+{
+	return w ? w->port : 0;
+}
+
 const struct tunnel_stats *wg_stats(const struct wg *w)
 {
 	return w ? tunnel_stats(w->t) : NULL;
 }
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+/* Datagrams by the way they came and went: the responder's own sockets,
+ * or a TURN allocation on this node (handed over, no socket). */
+static void turn_metrics(const struct wg *w, struct evbuffer *b)
+{
+	struct handover_totals t = { 0 };
+
+	if (w->ho)
+		handover_totals(w->ho, &t);
+	evbuffer_add_printf(b,
+		"# HELP tern_wg_datagrams_total WireGuard datagrams, by the way they came or "
+		"went: the responder's UDP sockets, or a TURN allocation on this node, handed "
+		"over in the process.\n# TYPE tern_wg_datagrams_total counter\n"
+		"tern_wg_datagrams_total{via=\"udp\",direction=\"in\"} %llu\n"
+		"tern_wg_datagrams_total{via=\"udp\",direction=\"out\"} %llu\n"
+		"tern_wg_datagrams_total{via=\"turn\",direction=\"in\"} %llu\n"
+		"tern_wg_datagrams_total{via=\"turn\",direction=\"out\"} %llu\n"
+		"# HELP tern_wg_turn_dropped_total Datagrams between TURN allocations and the "
+		"responder dropped, by reason.\n# TYPE tern_wg_turn_dropped_total counter\n"
+		"tern_wg_turn_dropped_total{reason=\"queue_full\",direction=\"in\"} %llu\n"
+		"tern_wg_turn_dropped_total{reason=\"queue_full\",direction=\"out\"} %llu\n"
+		"tern_wg_turn_dropped_total{reason=\"no_allocation\"} %llu\n",
+		LOAD(w->udp_in), LOAD(w->udp_out), (unsigned long long)t.to_responder,
+		(unsigned long long)t.to_client, (unsigned long long)t.full_up,
+		(unsigned long long)t.full_down, (unsigned long long)t.lost);
+}
 
 void wg_metrics(const struct wg *w, struct evbuffer *b)
 {
@@ -827,6 +960,7 @@ void wg_metrics(const struct wg *w, struct evbuffer *b)
 			       "# TYPE tern_wg_evictions_total counter\ntern_wg_evictions_total %llu\n",
 			    LOAD(w->send_errors), LOAD(w->tun_errors), LOAD(w->tun_writes),
 			    LOAD(w->tun_segments), LOAD(s->lookups), LOAD(s->evictions));
+	turn_metrics(w, b);
 }
 
 void wg_counts(const struct wg *w, char peers[24], char sessions[24])

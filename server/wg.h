@@ -14,6 +14,7 @@
 #define TERN_SERVER_WG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 
@@ -30,6 +31,8 @@ void wg_free(struct wg *w);
 /* SIGHUP: read wg-config again on the tunnel's thread and apply the peers
  * that changed; a bad file changes nothing. Any thread. */
 void wg_reload(struct wg *w);
+/* The UDP port the responder listens on (0 without it). */
+uint16_t wg_port(const struct wg *w);
 /* The engine's counters (any thread; they are atomics). */
 const struct tunnel_stats *wg_stats(const struct wg *w);
 /* Peers in memory and sessions, as decimal text for the registry entry

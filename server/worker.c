@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "server/dtls.h"
+#include "server/handover.h"
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
@@ -157,7 +158,11 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	w->peers = peer_table_new(2 * max + 256);
 	w->engine = w->peers ? relay_new(&w->relay, &w->ops) : NULL;
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
-	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0) {
+	if (w->srv->handover) /* the responder's answers to this worker's clients */
+		w->handover_ev = event_new(w->base, handover_down(w->srv->handover, w->id)->efd,
+					   EV_READ | EV_PERSIST, peer_on_handover, w);
+	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0 ||
+	    (w->srv->handover && (!w->handover_ev || event_add(w->handover_ev, NULL) < 0))) {
 		snprintf(err, errlen, "worker %d: cannot make a TURN engine for %u "
 			 "allocations: out of memory", w->id, max);
 		return -1;
@@ -232,6 +237,8 @@ void worker_free(struct worker *w)
 	peer_table_free(w->peers);
 	if (w->tick)
 		event_free(w->tick);
+	if (w->handover_ev)
+		event_free(w->handover_ev);
 	for (int i = 0; i < w->n_stream; i++)
 		stream_listener_free(w->stream[i]);
 	for (int i = 0; i < w->n_udp; i++)

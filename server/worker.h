@@ -46,6 +46,7 @@ struct server {
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
 	struct srclimit *streams; /* stream connections per source, all workers */
 	struct wg *wg;           /* the WireGuard responder's thread, or NULL */
+	struct handover *handover; /* WireGuard through TURN: with wg and TURN */
 	struct store *store;     /* on the main loop; NULL until run() opens it */
 	_Atomic bool draining;   /* SIGUSR1: no new allocations here */
 	struct event_base *base; /* the main loop's */
@@ -65,6 +66,7 @@ struct reserve;
 struct tcp_hub;
 struct srclimit;
 struct wg;
+struct handover;
 struct tcp_attempt;
 struct store;
 struct records;
@@ -83,6 +85,7 @@ struct worker {
 	struct records *records;   /* allocation records in Redis, or NULL */
 	struct peer_table *peers;
 	struct event *tick;
+	struct event *handover_ev; /* the responder's answers (handover.h), or NULL */
 	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */
 	struct udp_sock *udp[LISTENERS_MAX];
 	int n_udp;

@@ -78,6 +78,15 @@ is() {
 	fi
 }
 
+# like DESC GOT REGEX: GOT matches the extended regular expression.
+like() {
+	if grep -Eq -- "$3" <<<"$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "got:  '$2'" "want: /$3/"
+	fi
+}
+
 skip_all() {
 	echo "1..0 # SKIP $1"
 	exit 0

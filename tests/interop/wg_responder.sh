@@ -59,16 +59,7 @@ fi
 is "wg show: the interface's public key and port" \
 	"$(head -n 1 <<<"$show" | cut -f 2,3)" "$SP	51820"
 
-ip netns exec "$WG_S" iperf3 -s -B 10.77.0.1 -1 >"$T/iperf-s" 2>&1 &
-_bg_pids+=($!)
-sleep 0.5
-bits=$(ip netns exec "$(wg_ns 1)" iperf3 -c 10.77.0.1 -t 2 -J 2>"$T/iperf-c" |
-	"$PYTHON" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
-if [ "${bits:-0}" -gt 0 ]; then
-	ok "iperf3 through the tunnel: $((bits / 1000000)) Mbit/s (a benchmark measures; this only checks)"
-else
-	not_ok "iperf3 through the tunnel" "$(cat "$T/iperf-c" "$T/iperf-s")"
-fi
+wg_iperf "iperf3 through the tunnel" "$(wg_ns 1)" "$WG_S" 10.77.0.1
 is "64 MB to the responder arrive whole and in order (sha256)" \
 	"$(wg_bulk "$(wg_ns 1)" "$WG_S" 10.77.0.1 64)" same
 is "64 MB from the responder arrive whole and in order (sha256)" \

@@ -116,3 +116,20 @@ c.shutdown(socket.SHUT_WR); c.recv(1); print(h.hexdigest())' "$3" "$port" "$4" 2
 	got=$(tail -n 1 "$T/bulk-in")
 	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then echo same; else echo "sent=$sent got=$got"; fi
 }
+
+# wg_iperf DESC FROM_NS TO_NS TO_IP: iperf3 for 2 s from namespace FROM_NS
+# to TO_IP in TO_NS; ok with the rate received (a benchmark measures; this
+# only checks that data flows), not ok with both sides' output
+wg_iperf() {
+	local bits
+	# the server goes by itself (-1, timeout)
+	ip netns exec "$3" timeout 20 iperf3 -s -B "$4" -1 >"$T/iperf-s" 2>&1 &
+	sleep 0.5
+	bits=$(ip netns exec "$2" iperf3 -c "$4" -t 2 -J 2>"$T/iperf-c" |
+		"$PYTHON" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
+	if [ "${bits:-0}" -gt 0 ]; then
+		ok "$1: $((bits / 1000000)) Mbit/s"
+	else
+		not_ok "$1" "$(cat "$T/iperf-c" "$T/iperf-s")"
+	fi
+}

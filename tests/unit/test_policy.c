@@ -390,6 +390,58 @@ static void test_own_address_any_port(void **state)
 	expect(*state, "::ffff:1.2.3.4", A);
 }
 
+/*
+ * The in-process service (the WireGuard responder): its port on any own
+ * address is a peer for datagrams, a permission for an own IP is granted
+ * for it, and every other port of an own address stays refused.
+ */
+static void test_local_service_port(void **state)
+{
+	struct stun_addr own4 = addr("1.2.3.4", 0), own6 = addr("2001:4860::1", 0);
+	struct stun_addr wg4 = addr("1.2.3.4", 51820), wg6 = addr("2001:4860::1", 51820);
+	struct stun_addr other = addr("1.2.3.4", 6379), stranger = addr("1.2.3.5", 51820);
+	struct stun_addr mapped = addr("::ffff:1.2.3.4", 51820), out;
+
+	assert_true(policy_add_own(*state, &own4));
+	assert_true(policy_add_own(*state, &own6));
+	/* without a local port, nothing changes */
+	assert_int_equal(policy_local(*state, &wg4), -1);
+	assert_false(policy_local_addr(*state, 0, &out));
+	assert_int_equal(policy_check_permission(*state, &wg4), POLICY_DENY_OWN);
+	assert_int_equal(policy_check_datagram(*state, &wg4), POLICY_DENY_OWN);
+	assert_false(policy_port_refused(*state, &other));
+
+	policy_set_local_port(*state, 51820);
+	assert_int_equal(policy_local(*state, &wg4), 0);
+	assert_int_equal(policy_local(*state, &wg6), 1);
+	assert_int_equal(policy_local(*state, &other), -1);
+	assert_int_equal(policy_local(*state, &stranger), -1);
+	assert_int_equal(policy_local(*state, &mapped), -1);
+	assert_true(policy_local_addr(*state, 1, &out));
+	assert_int_equal(out.family, STUN_FAMILY_IPV6);
+	assert_int_equal(out.port, 51820);
+	assert_memory_equal(out.ip, wg6.ip, 16);
+	assert_false(policy_local_addr(*state, 2, &out));
+	assert_false(policy_local_addr(*state, -1, &out));
+	/* a permission is for an IP: granted, since the service is there */
+	assert_int_equal(policy_check_permission(*state, &other), A);
+	/* datagrams: the service's port only */
+	assert_int_equal(policy_check_datagram(*state, &wg4), A);
+	assert_int_equal(policy_check_datagram(*state, &other), POLICY_DENY_OWN);
+	assert_true(policy_port_refused(*state, &other));
+	assert_false(policy_port_refused(*state, &wg4));
+	assert_false(policy_port_refused(*state, &stranger));
+	/* the v4-mapped form is not the service, and still ours */
+	assert_int_equal(policy_check_permission(*state, &mapped), POLICY_DENY_MAPPED);
+	assert_int_equal(policy_check_datagram(*state, &mapped), POLICY_DENY_MAPPED);
+	/* plain TCP or other checks keep refusing own addresses */
+	assert_int_equal(policy_check(*state, &wg4), POLICY_DENY_OWN);
+	/* an operator who allows the own address lets every port through */
+	allow(*state, "1.2.3.4");
+	assert_false(policy_port_refused(*state, &other));
+	assert_int_equal(policy_check_datagram(*state, &other), A);
+}
+
 /* With everything on one host (allow-loopback-peers), a loopback relay
  * address is a peer the operator meant; a public own address stays denied. */
 static void test_own_loopback_lifted_by_allow_loopback(void **state)
@@ -625,6 +677,7 @@ int main(void)
 		T(test_local_nat64_prefix),
 		T(test_own_loopback_lifted_by_allow_loopback),
 		T(test_own_address_any_port),
+		T(test_local_service_port),
 		T(test_own_refuses_wildcard_and_bad_family),
 		T(test_own_limit),
 		T(test_parse_errors),

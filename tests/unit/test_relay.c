@@ -686,6 +686,82 @@ static void test_data_indication_from_peer(void **state)
 	assert_int_equal(from.port, pub2.port);
 }
 
+/* A Send indication from c to peer, as the engine answers it. */
+static struct relay_action send_to(struct world *w, struct client *c,
+				   const struct stun_addr *peer)
+{
+	uint8_t buf[512];
+	struct stun_builder b;
+	struct stun_msg m;
+
+	stun_build_init(&b, buf, sizeof buf, stun_type(TURN_SEND, STUN_INDICATION), c->tid);
+	stun_put_addr(&b, TURN_ATTR_XOR_PEER_ADDRESS, peer, true);
+	stun_put(&b, TURN_ATTR_DATA, "wg", 2);
+	assert_int_equal(stun_parse(&m, buf, stun_build_finish(&b)), STUN_OK);
+	return relay_from_client(w->r, &c->k, &m, T0 * 1000ull, c->out, sizeof c->out);
+}
+
+/*
+ * The in-process service (the WireGuard responder at port 51820 of the
+ * relay's own address): permitted, bound, and marked for hand-over; every
+ * other port of the own address stays closed both ways.
+ */
+static void test_local_service(void **state)
+{
+	struct world *w = *state;
+	struct stun_addr wg = relay4, other = relay4;
+	struct bind_args ba = { 0x4001, relay4 }, bad = { 0x4002, relay4 };
+	uint8_t pkt[RELAY_HEADROOM + 16 + RELAY_TAILROOM], *msg;
+	const struct relay_key *to;
+	struct client c, d;
+	size_t len;
+
+	wg.port = ba.peer.port = 51820;
+	other.port = bad.peer.port = 6379;
+	assert_true(policy_add_own(w->policy, &relay4));
+	client_init(&c, 40030, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	/* no service: the own address is refused as ever */
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &wg, T0, true), 403);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0, true), 403);
+
+	policy_set_local_port(w->policy, 51820);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &bad, T0, true), 403);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0, true), 0);
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"wg", 2,
+					  T0 * 1000ull);
+	assert_true(c.act.peer_handle >= 0);
+	assert_true(c.act.local);
+	assert_int_equal(c.act.local_index, 0);
+	assert_int_equal(c.act.alloc, w->f.id[0]);
+	/* Send: the permission is for the IP, but only the service's port goes */
+	c.act = send_to(w, &c, &wg);
+	assert_true(c.act.local);
+	assert_int_equal(c.act.data_len, 2);
+	c.act = send_to(w, &c, &other);
+	assert_int_equal(c.act.peer_handle, -1);
+	assert_false(c.act.local);
+	/* an ordinary peer is not local */
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0, true), 0);
+	c.act = send_to(w, &c, &pub1);
+	assert_true(c.act.peer_handle >= 0);
+	assert_false(c.act.local);
+	/* the service answers: framed on the channel; another own port: dropped */
+	memcpy(pkt + RELAY_HEADROOM, "ok", 2);
+	to = relay_from_peer(w->r, w->f.id[0], &wg, pkt + RELAY_HEADROOM, 2, T0 * 1000ull,
+			     &msg, &len);
+	assert_non_null(to);
+	assert_memory_equal(msg, "\x40\x01\x00\x02ok", 6);
+	assert_null(relay_from_peer(w->r, w->f.id[0], &other, pkt + RELAY_HEADROOM, 2,
+				    T0 * 1000ull, &msg, &len));
+	/* an answer finds its allocation only with the client it was for */
+	assert_true(relay_serves(w->r, w->f.id[0], &c.k.client));
+	client_init(&d, 40031, "alice", "secret");
+	assert_false(relay_serves(w->r, w->f.id[0], &d.k.client));
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &(uint32_t){ 0 }, T0, true), 0);
+	assert_false(relay_serves(w->r, w->f.id[0], &c.k.client));
+}
+
 /* max-bps holds in each direction on its own, and Send counts as relayed. */
 static void test_bandwidth_per_direction(void **state)
 {
@@ -1116,6 +1192,22 @@ static void test_tcp_connect_failures(void **state)
 	/* the kernel has that connection already (the peer's, not accepted yet) */
 	w->f.connect_err = -EEXIST;
 	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &pub2, T0 + 31, true), 446);
+}
+
+/* The service is UDP: a TCP allocation cannot Connect to an own address. */
+static void test_local_service_not_over_tcp(void **state)
+{
+	struct world *w = *state;
+	struct stun_addr wg = relay4;
+	struct client c;
+
+	wg.port = 51820;
+	assert_true(policy_add_own(w->policy, &relay4));
+	policy_set_local_port(w->policy, 51820);
+	enable_tcp(w);
+	tcp_client(w, &c, 41030, 30);
+	assert_int_equal(request(w, &c, TURN_CONNECT, put_peer, &wg, T0, true), 403);
+	assert_int_equal(w->f.n_connects, 0);
 }
 
 static void test_tcp_connect_needs_tcp_allocation(void **state)
@@ -1774,6 +1866,8 @@ int main(void)
 		T(test_permission_policy_403),
 		T(test_permission_family_mismatch_443),
 		T(test_channel_bind_and_data),
+		T(test_local_service),
+		T(test_local_service_not_over_tcp),
 		T(test_data_indication_from_peer),
 		T(test_channel_rebinding_rules),
 		T(test_bandwidth_per_direction),
