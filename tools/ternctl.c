@@ -57,6 +57,27 @@ redisReply *ternctl_run(int argc, const char **argv)
 	return r;
 }
 
+void ternctl_append(int argc, const char **argv)
+{
+	redisAppendCommandArgv(db, argc, argv, NULL);
+}
+
+redisReply *ternctl_reply(void)
+{
+	void *v = NULL;
+	redisReply *r;
+
+	if (redisGetReply(db, &v) != REDIS_OK)
+		v = NULL;
+	r = v;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "ternctl: %s\n", r ? r->str : db->errstr[0] ? db->errstr : "no answer");
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
 /* Tell the nodes to read the users and secrets again. */
 static int announce(const char *what)
 {

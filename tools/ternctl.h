@@ -13,6 +13,10 @@ enum { EXIT_USAGE = 2, EXIT_REDIS = 3 };
 
 /* Run a command; NULL (reported) on an error reply or a lost connection. */
 redisReply *ternctl_run(int argc, const char **argv);
+/* Pipelining: queue a command, then take the replies in order; a NULL
+ * reply (reported) for an error reply or a lost connection. */
+void ternctl_append(int argc, const char **argv);
+redisReply *ternctl_reply(void);
 /* The usage message: EXIT_USAGE. */
 int ternctl_usage(void);
 

@@ -183,19 +183,13 @@ static int peer_del(const uint8_t resp[32], const uint8_t key[32])
 	return announce("del", rb, pb);
 }
 
-/* One record, or -1 for none and -2 for Redis gone. */
-static int fetch(const uint8_t resp[32], const uint8_t key[32], struct wgpeer *p)
+/* key's record from HGETALL's reply r (freed): 0, or -1 for none. */
+static int decode(redisReply *r, const uint8_t key[32], struct wgpeer *p)
 {
-	char rk[WGPEER_KEY_LEN];
 	const char *f[2 * WGPEER_FIELDS], *v[2 * WGPEER_FIELDS];
-	redisReply *r;
 	int n = 0;
 	bool ok;
 
-	wgpeer_key(rk, resp, key);
-	r = ternctl_run(2, (const char *[]){ "HGETALL", rk });
-	if (!r)
-		return -2;
 	for (size_t i = 0; i + 1 < r->elements && n < 2 * WGPEER_FIELDS; i += 2, n++) {
 		f[n] = r->element[i]->str;
 		v[n] = r->element[i + 1]->str;
@@ -211,6 +205,17 @@ static int fetch(const uint8_t resp[32], const uint8_t key[32], struct wgpeer *p
 	}
 	freeReplyObject(r);
 	return ok ? 0 : -1;
+}
+
+/* One record, or -1 for none and -2 for Redis gone. */
+static int fetch(const uint8_t resp[32], const uint8_t key[32], struct wgpeer *p)
+{
+	char rk[WGPEER_KEY_LEN];
+	redisReply *r;
+
+	wgpeer_key(rk, resp, key);
+	r = ternctl_run(2, (const char *[]){ "HGETALL", rk });
+	return r ? decode(r, key, p) : -2;
 }
 
 static void print_json(const struct wgpeer *p)
@@ -276,47 +281,112 @@ static int peer_show(const uint8_t resp[32], const uint8_t key[32], bool json)
 	return 0;
 }
 
-static int peer_list(const uint8_t resp[32], bool json)
+/*
+ * The keys listed so far: SSCAN may return a member twice (while Redis
+ * rehashes the set), and a listing must not. Open addressing on the
+ * keys' first bytes, which are random.
+ */
+struct seen {
+	uint8_t (*k)[32];
+	size_t cap, n;
+};
+
+static bool seen_add(struct seen *s, const uint8_t key[32])
+{
+	static const uint8_t zero[32];
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen bigger = { .cap = s->cap ? 2 * s->cap : 4096 };
+
+		bigger.k = calloc(bigger.cap, 32);
+		if (!bigger.k)
+			return true; /* no memory: show it, perhaps twice */
+		for (size_t j = 0; j < s->cap; j++)
+			if (memcmp(s->k[j], zero, 32))
+				seen_add(&bigger, s->k[j]);
+		free(s->k);
+		*s = bigger;
+	}
+	for (memcpy(&i, key, sizeof i), i &= s->cap - 1;; i = (i + 1) & (s->cap - 1)) {
+		if (!memcmp(s->k[i], key, 32))
+			return false;
+		if (!memcmp(s->k[i], zero, 32)) {
+			memcpy(s->k[i], key, 32);
+			s->n++;
+			return true;
+		}
+	}
+}
+
+enum { LIST_BATCH = 1000 };
+
+/* One HGETALL's reply r, as a row: 0, or EXIT_REDIS when r is NULL. */
+static int show(redisReply *r, const uint8_t key[32], bool json, int *shown)
 {
 	static struct wgpeer p;
-	char sk[WGPEER_KEY_LEN];
-	redisReply *m;
-	int shown = 0;
+
+	if (!r)
+		return EXIT_REDIS;
+	if (decode(r, key, &p) < 0)
+		return 0; /* deleted since, or damaged (said) */
+	if (json && *shown)
+		putchar(',');
+	if (json)
+		print_json(&p);
+	else
+		print_row(&p);
+	(*shown)++;
+	return 0;
+}
+
+/*
+ * Every peer in the set, a batch at a time: SSCAN (so Redis is never held
+ * up by one huge reply), then each batch's HGETALLs in one pipeline. A
+ * peer added or deleted while this runs may be shown or not.
+ */
+static int peer_list(const uint8_t resp[32], bool json)
+{
+	static uint8_t keys[LIST_BATCH][32];
+	char sk[WGPEER_KEY_LEN], rk[WGPEER_KEY_LEN], cursor[32] = "0";
+	struct seen seen = { 0 };
+	int shown = 0, rc = 0;
 
 	wgpeer_set_key(sk, resp);
-	m = ternctl_run(2, (const char *[]){ "SMEMBERS", sk });
-	if (!m)
-		return EXIT_REDIS;
 	if (json)
 		putchar('[');
 	else
 		header();
-	for (size_t i = 0; i < m->elements; i++) {
-		uint8_t key[32];
-		int rc;
+	do {
+		redisReply *m = ternctl_run(5, (const char *[]){ "SSCAN", sk, cursor, "COUNT", "1000" });
+		size_t at = 0;
 
-		if (!wgconf_key(m->element[i]->str, key))
-			continue;
-		rc = fetch(resp, key, &p);
-		if (rc == -2) {
+		if (!m || m->elements != 2 || !m->element[0]->str ||
+		    m->element[1]->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(m);
-			return EXIT_REDIS;
+			rc = EXIT_REDIS;
+			break;
 		}
-		if (rc < 0)
-			continue; /* deleted since, or damaged (said) */
-		if (json) {
-			if (shown)
-				putchar(',');
-			print_json(&p);
-		} else {
-			print_row(&p);
+		snprintf(cursor, sizeof cursor, "%s", m->element[0]->str);
+		while (!rc && at < m->element[1]->elements) { /* COUNT is only a hint */
+			size_t n = 0;
+
+			for (; at < m->element[1]->elements && n < LIST_BATCH; at++) {
+				if (!wgconf_key(m->element[1]->element[at]->str, keys[n]) ||
+				    !seen_add(&seen, keys[n]))
+					continue;
+				wgpeer_key(rk, resp, keys[n++]);
+				ternctl_append(2, (const char *[]){ "HGETALL", rk });
+			}
+			for (size_t i = 0; i < n && !rc; i++)
+				rc = show(ternctl_reply(), keys[i], json, &shown);
 		}
-		shown++;
-	}
+		freeReplyObject(m);
+	} while (!rc && strcmp(cursor, "0"));
 	if (json)
 		printf("]\n");
-	freeReplyObject(m);
-	return 0;
+	free(seen.k);
+	return rc;
 }
 
 int ternctl_peer(const uint8_t responder[32], int argc, char **argv)

@@ -474,3 +474,24 @@ trap _interop_exit EXIT
 trap 'exit 1' INT TERM HUP
 
 [ -x "$TERND" ] || bail "ternd not found or not executable: $TERND (set TERND)"
+
+# peers_resp RESPONDER N: RESP commands for redis-cli --pipe that store N
+# WireGuard peers with random keys (allowed IPs 10.x.y.z/32 from 10.70.0.1,
+# distinct for up to 11 million peers) under
+# responder RESPONDER, in the schema of ternd.conf(5)
+peers_resp() {
+	"$PYTHON" - "$1" "$2" <<'EOF'
+import base64, os, sys
+def cmd(*a):
+    out = "*%d\r\n" % len(a)
+    for x in a:
+        out += "$%d\r\n%s\r\n" % (len(x.encode()), x)
+    return out
+r, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    p = base64.b64encode(os.urandom(32)).decode()
+    sys.stdout.write(cmd("HSET", "tern:wg:{%s}:peer:%s" % (r, p), "allowed",
+                         "10.%d.%d.%d/32" % (70 + i // 62500, i // 250 % 250, i % 250 + 1), "added", "0"))
+    sys.stdout.write(cmd("SADD", "tern:wg:{%s}:peers" % r, p))
+EOF
+}

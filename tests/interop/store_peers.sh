@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 redis-server redis-cli wg
 
-plan 18
+plan 19
 
 redis_pick
 check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
@@ -57,6 +57,10 @@ is "a bad key: exit 2, said" "$(rc "$U" --wg-public-key="$R" peer show nope)" \
 is "a bad prefix: exit 2, said, nothing written" \
 	"$(rc "$U" --wg-public-key="$R" peer add "$K2" allowed-ips 10.0.0.0/33) $(redis-cli -p "$RP" -n 2 exists "tern:wg:{$R}:peer:$K2")" \
 	"2 ternctl: peer add: allowed-ips: '10.0.0.0/33' is not an address or prefix  0"
+peers_resp "$R" 2500 | redis-cli -p "$RP" -n 2 --pipe >/dev/null 2>&1
+is "peer list --json: 2,501 peers, each once (SSCAN in batches, HGETALLs pipelined)" \
+	"$(tc peer list --json | "$PYTHON" -c 'import json,sys; l=[p["public_key"] for p in json.load(sys.stdin)]; print(len(l), len(set(l)))')" \
+	"2501 2501"
 is "no responder named: exit 2, said" "$(rc "$U" peer list)" \
 	"2 ternctl: peer: which responder? Give -c ternd.conf (with wg-config) or --wg-public-key "
 port=$(port_pick 1)
