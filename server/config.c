@@ -58,6 +58,20 @@ static bool check_node_id(const char *v, char *why, size_t n)
 	return false;
 }
 
+/* ws-path-prefix: "" or "/seg[/seg...]" of URL path characters, no '/' at the end. */
+static bool check_ws_prefix(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+	bool ok = len < 128 && (len == 0 || (v[0] == '/' && v[len - 1] != '/'));
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = isalnum((unsigned char)v[i]) || strchr("/-._~!$&'()*+,;=:@%", v[i]);
+	if (ok)
+		return true;
+	snprintf(why, n, "'%s' is not a URL path like /relay (no '/' at the end)", v);
+	return false;
+}
+
 /* A network interface name: 1-15 of A-Z a-z 0-9 . _ - (IFNAMSIZ). */
 static bool check_ifname(const char *v, char *why, size_t n)
 {
@@ -188,6 +202,20 @@ const struct config_opt config_options[] = {
 	    "1000", "N", "TCP and TLS connections one address (IPv6: /64) may hold; 0: any."),
 	NUM("max-stream-connections", T_INT, stream_max, 0, 1048576, "0", "N",
 	    "TCP and TLS connections in all; 0: half the open-file limit."),
+	FLAG("no-websocket", no_websocket,
+	     "Do not answer WebSocket upgrades on the TCP and TLS ports."),
+	{ .name = "ws-path-prefix", .type = T_STR, .off = FIELD(ws_path_prefix), .def = "",
+	  .arg = "PATH", .check = check_ws_prefix,
+	  .help = "WebSocket paths are PATH/turn, PATH/wg and PATH/ (default: none)." },
+	LIST("ws-allowed-origin", T_ORIGINLIST, ws_allowed_origin, CONFIG_MAX_WS_ORIGINS,
+	     "ORIGIN", "A browser Origin allowed to upgrade; repeatable. Default: any."),
+	NUM("ws-max-header", T_INT, ws_max_header, 256, 65536, "8192", "BYTES",
+	    "Largest HTTP request head before a WebSocket upgrade."),
+	NUM("ws-max-message", T_INT, ws_max_message, 1500, 1048576, "65536", "BYTES",
+	    "Largest WebSocket message (or length-prefixed datagram) accepted."),
+	SECS("ws-ping-interval", ws_ping_interval, 1, 3600, "30",
+	     "A quiet WebSocket client gets a ping after this long, and is closed after "
+	     "twice this long without a frame."),
 	{ .name = "wg-config", .type = T_STR, .off = FIELD(wg_config), .arg = "FILE",
 	  .check = check_readable,
 	  .help = "WireGuard keys and peers, in wg setconf format: turns the responder on." },
@@ -824,6 +852,23 @@ static int set_cidr(struct config *c, const struct config_opt *o, const char *v,
 	return list_add(c, o, v, "addresses", why, n);
 }
 
+/* A browser origin as it appears in Origin: "scheme://host[:port]", or "null". */
+static int set_origin(struct config *c, const struct config_opt *o, const char *v, char *why,
+		      size_t n)
+{
+	const char *sep = v ? strstr(v, "://") : NULL;
+	bool ok = v && (strcmp(v, "null") == 0 || (sep && sep > v && sep[3]));
+
+	for (const char *p = v; ok && *p; p++)
+		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != ',' &&
+		     (p < sep + 3 || *p != '/');
+	if (!ok || strlen(v) >= 256) {
+		snprintf(why, n, "'%s' is not an origin like https://example.com", v ? v : "");
+		return -1;
+	}
+	return list_add(c, o, v, "origins", why, n);
+}
+
 static const setter_fn setters[T_NTYPES] = {
 	[T_BOOL] = set_bool,	     [T_NOTBOOL] = set_bool,	[T_LEVEL] = set_bool,
 	[T_INT] = set_number,	     [T_SECS] = set_number,	[T_U64] = set_number,
@@ -831,7 +876,7 @@ static const setter_fn setters[T_NTYPES] = {
 	[T_IPLIST] = set_iplist,     [T_USERLIST] = set_user,	[T_SECRETLIST] = set_secret,
 	[T_RANGELIST] = set_range,   [T_EXTIP] = set_extip,	[T_KEY32] = set_key32,
 	[T_HOSTPORT] = set_hostport, [T_PROM_PORT] = set_prom,	[T_PROM_ADDR] = set_prom,
-	[T_CIDRLIST] = set_cidr,
+	[T_CIDRLIST] = set_cidr,     [T_ORIGINLIST] = set_origin,
 };
 
 /* ---- applying one option ------------------------------------------------ */
@@ -886,7 +931,7 @@ void config_defaults(struct config *c)
 static bool is_list(const struct config_opt *o)
 {
 	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
-	       o->type == T_RANGELIST || o->type == T_CIDRLIST;
+	       o->type == T_RANGELIST || o->type == T_CIDRLIST || o->type == T_ORIGINLIST;
 }
 
 /* Free what row o owns; passwords and secrets are wiped first. */

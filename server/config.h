@@ -19,6 +19,7 @@ enum config_limits {
 	CONFIG_MAX_AUTH_SECRETS = 16,      /* static-auth-secret, for rotation */
 	CONFIG_MAX_PEER_RANGES = 1024,     /* each of allowed- and denied-peer-ip */
 	CONFIG_MAX_WG_ADDRESSES = 8,
+	CONFIG_MAX_WS_ORIGINS = 64,        /* ws-allowed-origin */
 	CONFIG_MAX_PEER_RANGE_LEN = 128,   /* one range as text, in bytes */
 	CONFIG_MAX_USERNAME_LEN = 508,     /* RFC 8489 s14.3: under 509 bytes */
 	CONFIG_MAX_SECRET_LEN = 256,       /* a password or static-auth-secret */
@@ -92,6 +93,14 @@ struct config {
 	int stream_idle_timeout;      /* without an allocation */
 	int stream_max_per_source;    /* 0: no cap per source */
 	int stream_max;               /* 0: half of RLIMIT_NOFILE */
+	/* WebSocket on the stream ports (server/wsconn.c) */
+	bool no_websocket;
+	char *ws_path_prefix;         /* "" or "/x[/y...]", no trailing slash */
+	char *ws_allowed_origin[CONFIG_MAX_WS_ORIGINS]; /* none: any origin */
+	int n_ws_allowed_origin;
+	int ws_max_header;            /* bytes of the HTTP request head */
+	int ws_max_message;           /* bytes of one message (flyctl: datagram) */
+	int ws_ping_interval;         /* seconds quiet before a ping; twice: closed */
 	char *pidfile, *proc_user, *proc_group;
 	/* logging */
 	char *log_file; /* NULL or "stderr": stderr; "stdout" too */

@@ -61,6 +61,29 @@ const char *counters_close_name(enum stream_close r)
 	return r < SC_COUNT ? names[r] : "unknown";
 }
 
+const char *counters_ws_path_name(enum ws_path p)
+{
+	return p == WSP_TURN ? "turn" : p == WSP_WG ? "wg" : "unknown";
+}
+
+const char *counters_ws_refusal_name(enum ws_refusal r)
+{
+	static const char *const names[WSR_COUNT] = {
+		"bad_request", "not_websocket", "not_found", "origin", "header_size",
+	};
+
+	return r < WSR_COUNT ? names[r] : "unknown";
+}
+
+const char *counters_ws_close_name(enum ws_close r)
+{
+	static const char *const names[WSC_COUNT] = {
+		"ping_timeout", "message_size", "protocol", "slow_reader",
+	};
+
+	return r < WSC_COUNT ? names[r] : "unknown";
+}
+
 static void add_array(counter_t *dst, const counter_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -48,6 +48,26 @@ enum stream_close {
 	SC_COUNT
 };
 
+/* WebSocket (server/wsconn.c): the paths, */
+enum ws_path { WSP_TURN, WSP_WG, WSP_COUNT };
+/* why an HTTP request on a stream port got no upgrade, */
+enum ws_refusal {
+	WSR_BAD_REQUEST,  /* 400, 405, 414 or 505: not a request we can read */
+	WSR_NOT_WEBSOCKET, /* 426: a plain HTTP request, or another version */
+	WSR_NOT_FOUND,    /* 404: no such path, or its service is off */
+	WSR_ORIGIN,       /* 403: Origin not in ws-allowed-origin */
+	WSR_HEADER_SIZE,  /* 431: no end of the head within ws-max-header */
+	WSR_COUNT
+};
+/* and why the server closed an upgraded connection. */
+enum ws_close {
+	WSC_PING_TIMEOUT, /* nothing from the client, not even a pong */
+	WSC_MESSAGE_SIZE, /* a message over ws-max-message (1009) */
+	WSC_PROTOCOL,     /* a frame or message the path does not take (1002, 1003) */
+	WSC_SLOW_READER,  /* left its replies unread, or took no output for two ping intervals */
+	WSC_COUNT
+};
+
 typedef _Atomic uint64_t counter_t;
 
 struct counters {
@@ -62,6 +82,12 @@ struct counters {
 	/* RFC 6062 joined connections: bytes [0] to peers, [1] to clients */
 	counter_t tcp_relay_bytes[2];
 	counter_t tcp_relay_open;
+	/* WebSocket: open now, messages and bytes [0] in [1] out, by path */
+	counter_t ws_open[WSP_COUNT];
+	counter_t ws_messages[WSP_COUNT][2];
+	counter_t ws_bytes[WSP_COUNT][2];
+	counter_t ws_refused[WSR_COUNT];
+	counter_t ws_closed[WSC_COUNT];
 };
 
 static inline void counter_add(counter_t *c, uint64_t n)
@@ -90,6 +116,9 @@ const char *counters_transport_name(enum transport t);
 const char *counters_method_name(enum method_index m);
 const char *counters_drop_name(enum drop_reason r);
 const char *counters_close_name(enum stream_close r);
+const char *counters_ws_path_name(enum ws_path p);
+const char *counters_ws_refusal_name(enum ws_refusal r);
+const char *counters_ws_close_name(enum ws_close r);
 /* dst += src, field by field. */
 void counters_sum(struct counters *dst, const struct counters *src);
 

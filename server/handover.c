@@ -106,7 +106,7 @@ bool handover_push(struct handover_lane *l, const struct handover_msg *m,
 	memcpy(rec, m, sizeof *m);
 	memcpy(rec + MSG, p, len);
 	ring_commit(&l->ring);
-	bump(&l->sent);
+	bump(&l->sent[m->kind < HO_KINDS ? m->kind : HO_TURN]);
 	l->pending = true;
 	return true;
 }
@@ -157,8 +157,12 @@ void handover_totals(const struct handover *h, struct handover_totals *t)
 {
 	memset(t, 0, sizeof *t);
 	for (int i = 0; i < h->n; i++) {
-		t->to_responder += atomic_load_explicit(&h->up[i].sent, memory_order_relaxed);
-		t->to_client += atomic_load_explicit(&h->down[i].sent, memory_order_relaxed);
+		for (int k = 0; k < HO_KINDS; k++) {
+			t->to_responder[k] +=
+				atomic_load_explicit(&h->up[i].sent[k], memory_order_relaxed);
+			t->to_client[k] +=
+				atomic_load_explicit(&h->down[i].sent[k], memory_order_relaxed);
+		}
 		t->full_up += atomic_load_explicit(&h->up[i].full, memory_order_relaxed);
 		t->full_down += atomic_load_explicit(&h->down[i].full, memory_order_relaxed);
 		t->lost += atomic_load_explicit(&h->up[i].lost, memory_order_relaxed) +

@@ -1,8 +1,9 @@
 /*
- * WireGuard through TURN in one process (issue 11, item 6): the datagrams
- * a TURN client sends to this node's own WireGuard endpoint, and the
- * responder's answers, cross between the worker that owns the allocation
- * and the responder's thread here, never through a socket.
+ * WireGuard through TURN or WebSocket in one process (issues 11 and 12):
+ * the datagrams a TURN client sends to this node's own WireGuard endpoint,
+ * or a WebSocket client sends on /wg, and the responder's answers, cross
+ * between the worker that owns the allocation or connection and the
+ * responder's thread here, never through a socket.
  *
  * Each worker has two lanes, a ring each way (server/ring.h): "up" from
  * the worker to the responder, "down" back. A lane's producer pushes
@@ -22,11 +23,20 @@
 #include "server/ring.h"
 #include "stun/stun.h"
 
+/* The way a datagram reached the worker, or leaves it. */
+enum handover_kind {
+	HO_TURN,      /* a TURN allocation sent it to the WireGuard port */
+	HO_WEBSOCKET, /* a WebSocket connection on /wg (server/wsconn.c) */
+	HO_KINDS
+};
+
 /* What a datagram carries besides its bytes. */
 struct handover_msg {
-	uint32_t alloc;          /* the allocation's id on the lane's worker */
-	uint8_t local;           /* the own address it was for: policy_local() */
-	struct stun_addr client; /* the allocation's TURN client */
+	uint32_t alloc;          /* HO_TURN: the allocation's id on the lane's worker;
+				  * HO_WEBSOCKET: the connection's (wsconn_id) */
+	uint8_t local;           /* HO_TURN: the own address it was for: policy_local() */
+	uint8_t kind;            /* enum handover_kind */
+	struct stun_addr client; /* the TURN or WebSocket client */
 };
 
 struct handover_lane {
@@ -34,7 +44,7 @@ struct handover_lane {
 	int efd;      /* the consumer's eventfd */
 	bool pending; /* the producer's: pushed since its last wake */
 	/* each written by one thread only, read by the stats thread */
-	_Atomic uint64_t sent, full; /* the producer's */
+	_Atomic uint64_t sent[HO_KINDS], full; /* the producer's */
 	_Atomic uint64_t lost;       /* the consumer's: no allocation for it */
 };
 
@@ -65,7 +75,7 @@ void handover_clear(int efd);
 
 /* Totals over every lane, for /metrics. */
 struct handover_totals {
-	uint64_t to_responder, to_client;     /* handed over */
+	uint64_t to_responder[HO_KINDS], to_client[HO_KINDS]; /* handed over */
 	uint64_t full_up, full_down, lost;    /* dropped */
 };
 void handover_totals(const struct handover *h, struct handover_totals *t);

@@ -23,6 +23,9 @@ enum server_limits {
 	 * (capped by net.core.somaxconn): a burst must not overflow it, or
 	 * clients hang in a handshake the kernel never finishes */
 	STREAM_BACKLOG = 4096,
+	/* a WebSocket closed by the server waits this long (ms) for the
+	 * client's end once its close frame is written */
+	STREAM_LINGER_MS = 1000,
 	/* accept() failing with EMFILE pauses accepting for this long (ms) */
 	ACCEPT_BACKOFF_MS = 500,
 	/* peers waiting to be accepted by one TCP allocation (RFC 6062) */

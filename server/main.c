@@ -206,8 +206,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0 ||
 	    stream_caps(srv, err, errlen) < 0)
 		return -1;
-	/* WireGuard through TURN: lanes between the workers and the responder */
-	if (c->wg_config && srv->turn && !(srv->handover = handover_new(srv->n_workers))) {
+	/* WireGuard through TURN or WebSocket: lanes between the workers and the
+	 * responder */
+	if (c->wg_config && (srv->turn || !c->no_websocket) &&
+	    !(srv->handover = handover_new(srv->n_workers))) {
 		snprintf(err, errlen, "wireguard: %s", strerror(errno));
 		return -1;
 	}
@@ -222,7 +224,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->wg = wg_new(srv, err, errlen);
 	if (!srv->wg)
 		return *err ? -1 : 0;
-	if (srv->handover) { /* allocations may reach it: its port on own addresses */
+	if (srv->handover && srv->turn) { /* allocations may reach it: its port on own addresses */
 		policy_set_local_port(srv->policy, wg_port(srv->wg));
 		log_info("wireguard: reachable through TURN allocations at port %u of this "
 			 "node's addresses", (unsigned)wg_port(srv->wg));

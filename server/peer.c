@@ -14,6 +14,7 @@
 
 #include "server/conn.h"
 #include "server/handover.h"
+#include "server/wsconn.h"
 #include "server/netaddr.h"
 #include "server/peer.h"
 #include "server/reserve.h"
@@ -355,6 +356,12 @@ void peer_on_handover(evutil_socket_t fd, short what, void *arg)
 		int n = 0;
 
 		while (n < UDP_BATCH && (p = handover_peek(l, &m, &len))) {
+			if (m.kind == HO_WEBSOCKET) { /* for a /wg connection */
+				if (!wsconn_deliver(w, m.alloc, p, len))
+					handover_lost(l);
+				handover_pop(l);
+				continue;
+			}
 			if (!w->engine || len > UDP_MAX_DATAGRAM ||
 			    !relay_serves(w->engine, m.alloc, &m.client) ||
 			    !policy_local_addr(w->srv->policy, m.local, &from)) {
@@ -369,7 +376,8 @@ void peer_on_handover(evutil_socket_t fd, short what, void *arg)
 			netaddr_from_stun(&from, &t->from[n]);
 			t->ids[n++] = m.alloc;
 		}
-		deliver(w, 0, t->ids, n, worker_now_ms(w));
+		if (n)
+			deliver(w, 0, t->ids, n, worker_now_ms(w));
 		if (n < UDP_BATCH)
 			return;
 	}

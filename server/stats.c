@@ -53,6 +53,57 @@ static void per_transport(struct evbuffer *b, const char *name, const char *type
 				    (unsigned long long)counter_get(&v[t]));
 }
 
+/* A counter by reason, named by name_of. */
+static void by_reason(struct evbuffer *b, const char *name, const char *text, const counter_t *v,
+		      int n, const char *(*name_of)(int))
+{
+	help(b, name, "counter", text);
+	for (int r = 0; r < n; r++)
+		evbuffer_add_printf(b, "%s{reason=\"%s\"} %llu\n", name, name_of(r),
+				    (unsigned long long)counter_get(&v[r]));
+}
+
+static const char *ws_refusal(int r)
+{
+	return counters_ws_refusal_name((enum ws_refusal)r);
+}
+
+static const char *ws_close(int r)
+{
+	return counters_ws_close_name((enum ws_close)r);
+}
+
+/* A WebSocket counter by path and direction ([0] in, [1] out). */
+static void per_path(struct evbuffer *b, const char *name, const char *text,
+		     const counter_t v[WSP_COUNT][2])
+{
+	help(b, name, "counter", text);
+	for (int p = 0; p < WSP_COUNT; p++)
+		for (int d = 0; d < 2; d++)
+			evbuffer_add_printf(b, "%s{path=\"%s\",direction=\"%s\"} %llu\n", name,
+					    counters_ws_path_name(p), d ? "out" : "in",
+					    (unsigned long long)counter_get(&v[p][d]));
+}
+
+/* WebSocket on the stream ports: by path, and the refusals and closes. */
+static void ws_metrics(struct evbuffer *b, const struct counters *c)
+{
+	help(b, "tern_websocket_connections", "gauge", "Upgraded WebSocket connections open now.");
+	for (int p = 0; p < WSP_COUNT; p++)
+		evbuffer_add_printf(b, "tern_websocket_connections{path=\"%s\"} %llu\n",
+				    counters_ws_path_name(p),
+				    (unsigned long long)counter_get(&c->ws_open[p]));
+	per_path(b, "tern_websocket_messages_total", "WebSocket data messages.", c->ws_messages);
+	per_path(b, "tern_websocket_bytes_total", "WebSocket data message payload bytes.",
+		 c->ws_bytes);
+	by_reason(b, "tern_websocket_refused_total",
+		  "HTTP requests on a stream port answered without an upgrade, by reason.",
+		  c->ws_refused, WSR_COUNT, ws_refusal);
+	by_reason(b, "tern_websocket_closed_total",
+		  "WebSocket connections closed by the server, by the limit that closed them.",
+		  c->ws_closed, WSC_COUNT, ws_close);
+}
+
 /* The fleet as last read: live nodes and their allocations. */
 static void fleet_metrics(struct evbuffer *b, const struct fleet_view *v)
 {
@@ -111,6 +162,7 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 				"tern_stream_closed_total{transport=\"%s\",reason=\"%s\"} %llu\n",
 				counters_transport_name(t), counters_close_name(r),
 				(unsigned long long)counter_get(&c->stream_closed[t][r]));
+	ws_metrics(b, c);
 	per_transport(b, "tern_received_bytes_total", "counter",
 		      "Bytes received from clients.", c->rx_bytes);
 	per_transport(b, "tern_sent_bytes_total", "counter", "Bytes sent to clients.",

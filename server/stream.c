@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,7 +29,9 @@
 #include "server/service.h"
 #include "server/srclimit.h"
 #include "server/stream.h"
+#include "server/stream_conn.h"
 #include "server/tcprelay.h"
+#include "server/wsconn.h"
 
 enum {
 	STREAM_REPLY_MAX = 4096,     /* a STUN reply, RFC 5780 PADDING included */
@@ -42,22 +45,6 @@ struct stream_listener {
 	struct event *backoff;
 };
 
-struct stream_conn {
-	struct conn base; /* first: a relay_key's conn points here */
-	struct worker *w;
-	const struct listener_spec *ls;
-	struct bufferevent *bev;
-	struct event *deadline; /* first message, then idle; NULL once joined */
-	uint64_t last_ms;       /* when the last whole message came */
-	bool talked;            /* a first whole message came */
-	struct stun_addr peer;
-	struct stream_conn *prev, *next; /* the worker's list, for shutdown */
-	/* RFC 6062: a client data connection, joined to a peer's */
-	uint32_t cid;
-	int join_fd;                /* the peer socket, until the join */
-	struct bufferevent *peer_bev;
-	bool draining;              /* one side ended: flush the other, close */
-};
 
 static bool conn_on_send(struct conn *base, const uint8_t *p, size_t len);
 static bool queue(struct stream_conn *c, const uint8_t *p, size_t len);
@@ -73,6 +60,8 @@ static void conn_close(struct stream_conn *c)
 	} else if (c->join_fd >= 0) {
 		close(c->join_fd);
 	}
+	if (c->ws)
+		wsconn_free(c);
 	service_conn_gone(c->w, c->ls, &c->peer, (uintptr_t)c);
 	srclimit_give(c->w->srv->streams, &c->peer);
 	if (c->deadline)
@@ -113,6 +102,21 @@ static void say(struct worker *w, enum transport tp, const struct stun_addr *pee
 		 why <= SC_TOTAL_LIMIT ? "refused" : "closed", detail);
 }
 
+void stream_conn_close(struct stream_conn *c)
+{
+	conn_close(c);
+}
+
+void stream_conn_arm(struct stream_conn *c, uint64_t ms)
+{
+	arm(c->deadline, ms);
+}
+
+void stream_conn_say(struct stream_conn *c, enum stream_close why, const char *detail)
+{
+	say(c->w, c->ls->tp, &c->peer, why, detail);
+}
+
 /*
  * The deadline: no first message yet, or quiet for stream-idle-timeout.
  * A quiet connection with an allocation stays: the allocation's lifetime
@@ -125,6 +129,14 @@ static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
 	uint64_t idle = (uint64_t)cfg->stream_idle_timeout * 1000, now = worker_now_ms(c->w);
 	enum stream_close why = SC_IDLE;
 
+	if (c->lingering) { /* its last words were not taken in time */
+		conn_close(c);
+		return;
+	}
+	if (c->ws) {
+		wsconn_on_deadline(c);
+		return;
+	}
 	if (c->talked && now < c->last_ms + idle) {
 		arm(c->deadline, now < c->last_ms ? idle : c->last_ms + idle - now);
 		return;
@@ -143,7 +155,7 @@ static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Answer one whole message; false when the connection must close. */
-static bool conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
+bool stream_conn_message(struct stream_conn *c, const uint8_t *p, size_t len)
 {
 	struct counters *k = &c->w->counters;
 	enum transport tp = c->ls->tp;
@@ -170,6 +182,16 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t head[4];
 
+	if (c->ws) {
+		wsconn_on_read(c);
+		return;
+	}
+	if (!c->talked && !c->http && evbuffer_copyout(in, head, sizeof head) == sizeof head)
+		c->http = wsconn_starts_http(c->w, head);
+	if (c->http) {
+		wsconn_on_head(c);
+		return;
+	}
 	while (evbuffer_copyout(in, head, sizeof head) == sizeof head) {
 		long n = stun_frame_len(head, sizeof head);
 
@@ -185,7 +207,7 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 			c->talked = true;
 			arm(c->deadline, (uint64_t)c->w->srv->cfg->stream_idle_timeout * 1000);
 		}
-		if (!conn_message(c, evbuffer_pullup(in, n), (size_t)n)) {
+		if (!stream_conn_message(c, evbuffer_pullup(in, n), (size_t)n)) {
 			conn_close(c);
 			return;
 		}
@@ -203,8 +225,48 @@ static void stream_on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) /* TLS handshake done */
 		return;
+	if (c->ws && (what & BEV_EVENT_TIMEOUT))
+		counter_inc(&c->w->counters.ws_closed[WSC_SLOW_READER]);
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(c);
+}
+
+/* Lingering: all written. An HTTP refusal closes now; a WebSocket close
+ * half-closes (plain TCP) and waits a moment for the client's end, so its
+ * last bytes in flight do not turn into a reset that loses our close. */
+static void stream_on_write(struct bufferevent *bev, void *arg)
+{
+	struct stream_conn *c = arg;
+
+	if (!c->lingering || evbuffer_get_length(bufferevent_get_output(bev)))
+		return;
+	if (!c->ws) {
+		conn_close(c);
+		return;
+	}
+	if (c->ls->tp == TP_TCP)
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+	arm(c->deadline, STREAM_LINGER_MS);
+}
+
+/* Lingering: what the client still sends is read and dropped. */
+static void stream_on_discard(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+void stream_conn_linger(struct stream_conn *c)
+{
+	c->lingering = true;
+	if (c->ws)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, stream_on_discard, stream_on_write, stream_on_event, c);
+	arm(c->deadline, (uint64_t)c->w->srv->cfg->stream_handshake_timeout * 1000);
+	stream_on_write(c->bev, c);
 }
 
 static struct bufferevent *conn_bev(struct stream_listener *sl, evutil_socket_t fd)
@@ -375,6 +437,8 @@ static bool queue(struct stream_conn *c, const uint8_t *p, size_t len)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	void *copy;
 
+	if (c->ws)
+		return wsconn_send(c, p, len);
 	if (c->ls->tp != TP_TLS)
 		return evbuffer_add(out, p, len) == 0;
 	copy = malloc(len);

@@ -109,10 +109,13 @@ struct wg {
  * sent to (policy_local()), the one the answers must come from.
  */
 #define VIA_TURN ((uintptr_t)1 << 62)
+/* A peer on a WebSocket connection (/wg, server/wsconn.c): the same, with
+ * the connection's id in place of the allocation's. */
+#define VIA_WEBSOCKET ((uintptr_t)1 << 61)
 
-static uintptr_t turn_conn(int worker, uint32_t alloc)
+static uintptr_t turn_conn(int worker, uint32_t alloc, uint8_t kind)
 {
-	return VIA_TURN | (uintptr_t)worker << 32 | alloc;
+	return (kind == HO_WEBSOCKET ? VIA_WEBSOCKET : VIA_TURN) | (uintptr_t)worker << 32 | alloc;
 }
 
 static uint64_t now_ms(struct wg *w)
@@ -174,6 +177,7 @@ static void send_turn(struct wg *w, const struct tunnel_endpoint *to, const uint
 {
 	int worker = (int)(to->conn >> 32 & 0xffff);
 	struct handover_msg m = { .alloc = (uint32_t)to->conn, .local = (uint8_t)to->listener,
+				  .kind = to->conn & VIA_WEBSOCKET ? HO_WEBSOCKET : HO_TURN,
 				  .client = to->addr };
 
 	if (w->ho && worker < handover_workers(w->ho))
@@ -187,7 +191,7 @@ static void ops_send(void *ctx, const struct tunnel_endpoint *to, const uint8_t 
 	socklen_t sl;
 	int fd;
 
-	if (to->conn & VIA_TURN) {
+	if (to->conn & (VIA_TURN | VIA_WEBSOCKET)) {
 		send_turn(w, to, p, len);
 		return;
 	}
@@ -468,7 +472,8 @@ static void wg_on_handover(evutil_socket_t fd, short what, void *arg)
 			handover_pop(l);
 			w->rx[n].msg_len = (unsigned)len;
 			w->ep[n++] = (struct tunnel_endpoint){ .addr = m.client, .listener = m.local,
-							       .conn = turn_conn(worker, m.alloc) };
+							       .conn = turn_conn(worker, m.alloc,
+										 m.kind) };
 		}
 		if (n == WG_BATCH) {
 			receive(w, n, now);
@@ -882,7 +887,8 @@ const struct tunnel_stats *wg_stats(const struct wg *w)
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
 /* Datagrams by the way they came and went: the responder's own sockets,
- * or a TURN allocation on this node (handed over, no socket). */
+ * or a TURN allocation or WebSocket connection on this node (handed over,
+ * no socket). */
 static void turn_metrics(const struct wg *w, struct evbuffer *b)
 {
 	struct handover_totals t = { 0 };
@@ -891,19 +897,23 @@ static void turn_metrics(const struct wg *w, struct evbuffer *b)
 		handover_totals(w->ho, &t);
 	evbuffer_add_printf(b,
 		"# HELP tern_wg_datagrams_total WireGuard datagrams, by the way they came or "
-		"went: the responder's UDP sockets, or a TURN allocation on this node, handed "
-		"over in the process.\n# TYPE tern_wg_datagrams_total counter\n"
+		"went: the responder's UDP sockets, or a TURN allocation or WebSocket connection "
+		"on this node, handed over in the process.\n# TYPE tern_wg_datagrams_total counter\n"
 		"tern_wg_datagrams_total{via=\"udp\",direction=\"in\"} %llu\n"
 		"tern_wg_datagrams_total{via=\"udp\",direction=\"out\"} %llu\n"
 		"tern_wg_datagrams_total{via=\"turn\",direction=\"in\"} %llu\n"
 		"tern_wg_datagrams_total{via=\"turn\",direction=\"out\"} %llu\n"
+		"tern_wg_datagrams_total{via=\"websocket\",direction=\"in\"} %llu\n"
+		"tern_wg_datagrams_total{via=\"websocket\",direction=\"out\"} %llu\n"
 		"# HELP tern_wg_turn_dropped_total Datagrams between TURN allocations and the "
 		"responder dropped, by reason.\n# TYPE tern_wg_turn_dropped_total counter\n"
 		"tern_wg_turn_dropped_total{reason=\"queue_full\",direction=\"in\"} %llu\n"
 		"tern_wg_turn_dropped_total{reason=\"queue_full\",direction=\"out\"} %llu\n"
 		"tern_wg_turn_dropped_total{reason=\"no_allocation\"} %llu\n",
-		LOAD(w->udp_in), LOAD(w->udp_out), (unsigned long long)t.to_responder,
-		(unsigned long long)t.to_client, (unsigned long long)t.full_up,
+		LOAD(w->udp_in), LOAD(w->udp_out), (unsigned long long)t.to_responder[HO_TURN],
+		(unsigned long long)t.to_client[HO_TURN],
+		(unsigned long long)t.to_responder[HO_WEBSOCKET],
+		(unsigned long long)t.to_client[HO_WEBSOCKET], (unsigned long long)t.full_up,
 		(unsigned long long)t.full_down, (unsigned long long)t.lost);
 }
 

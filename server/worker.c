@@ -13,6 +13,7 @@
 
 #include "server/dtls.h"
 #include "server/handover.h"
+#include "server/wsconn.h"
 #include "server/log.h"
 #include "server/peer.h"
 #include "server/quota.h"
@@ -158,11 +159,7 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	w->peers = peer_table_new(2 * max + 256);
 	w->engine = w->peers ? relay_new(&w->relay, &w->ops) : NULL;
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
-	if (w->srv->handover) /* the responder's answers to this worker's clients */
-		w->handover_ev = event_new(w->base, handover_down(w->srv->handover, w->id)->efd,
-					   EV_READ | EV_PERSIST, peer_on_handover, w);
-	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0 ||
-	    (w->srv->handover && (!w->handover_ev || event_add(w->handover_ev, NULL) < 0))) {
+	if (!w->engine || !w->tick || event_add(w->tick, &second) < 0) {
 		snprintf(err, errlen, "worker %d: cannot make a TURN engine for %u "
 			 "allocations: out of memory", w->id, max);
 		return -1;
@@ -190,6 +187,14 @@ struct worker *worker_new(const struct server *srv, int id, char *err, size_t er
 	}
 	if (srv->turn && start_engine(w, err, errlen) < 0)
 		goto fail;
+	/* the responder's answers to this worker's TURN and WebSocket clients */
+	if (srv->handover &&
+	    (!(w->handover_ev = event_new(w->base, handover_down(srv->handover, id)->efd,
+					  EV_READ | EV_PERSIST, peer_on_handover, w)) ||
+	     event_add(w->handover_ev, NULL) < 0)) {
+		snprintf(err, errlen, "worker %d: out of memory", id);
+		goto fail;
+	}
 	if (open_listeners(w, err, errlen) < 0)
 		goto fail;
 	return w;
@@ -239,6 +244,7 @@ void worker_free(struct worker *w)
 		event_free(w->tick);
 	if (w->handover_ev)
 		event_free(w->handover_ev);
+	wsconn_table_free(w);
 	for (int i = 0; i < w->n_stream; i++)
 		stream_listener_free(w->stream[i]);
 	for (int i = 0; i < w->n_udp; i++)

@@ -67,6 +67,7 @@ struct tcp_hub;
 struct srclimit;
 struct wg;
 struct handover;
+struct wsconn_table;
 struct tcp_attempt;
 struct store;
 struct records;
@@ -94,6 +95,7 @@ struct worker {
 	struct dtls_listener *dtls[LISTENERS_MAX];
 	int n_dtls;
 	struct stream_conn *conns; /* open stream connections, owned by stream.c */
+	struct wsconn_table *ws_table; /* WebSocket /wg connections by id (wsconn.c) */
 	int n_conns;
 };
 

@@ -228,8 +228,9 @@ static void test_handover_lane(void **state)
 		pushed++;
 	assert_true(pushed > 10);
 	handover_totals(h, &t);
-	assert_int_equal(t.to_responder, 1);
-	assert_int_equal(t.to_client, (uint64_t)pushed);
+	assert_int_equal(t.to_responder[HO_TURN], 1);
+	assert_int_equal(t.to_client[HO_TURN], (uint64_t)pushed);
+	assert_int_equal(t.to_responder[HO_WEBSOCKET] + t.to_client[HO_WEBSOCKET], 0);
 	assert_int_equal(t.full_down, 1);
 	assert_int_equal(t.full_up, 0);
 	assert_int_equal(t.lost, 1);
