@@ -7,11 +7,15 @@
  * value and 101 response can be made. The same bytes then go through
  * flyctl's length-prefixed deframer in chunks: each datagram it emits is
  * within the limit and the stream, and what it keeps is less than a whole
- * record.
+ * record. Last, the frame path of a /wg connection: the bytes made binary
+ * by ws_retype(), read by a wslay server context (messages joined up to a
+ * limit), and each message that starts with flyctl's magic split.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <wslay/wslay.h>
 
 #include "server/ws.h"
 
@@ -68,6 +72,87 @@ static void retype(const uint8_t *data, size_t size)
 		abort();
 }
 
+struct feed {
+	uint8_t bytes[8192];
+	size_t len, at;
+	struct ws_retype rt;
+	uint8_t stream[4 + FLY_MAX];
+	size_t have;
+	bool fly;
+};
+
+static ssize_t feed_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+			 void *arg)
+{
+	struct feed *f = arg;
+	size_t n = f->len - f->at < len ? f->len - f->at : len;
+
+	if (n > 7)
+		n = 7; /* in small pieces, as a slow network brings them */
+	if (!n) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	memcpy(buf, f->bytes + f->at, n);
+	ws_retype(&f->rt, buf, n);
+	f->at += n;
+	return (ssize_t)n;
+}
+
+static ssize_t feed_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+			 int flags, void *arg)
+{
+	return (ssize_t)len;
+}
+
+static void feed_message(wslay_event_context_ptr ctx,
+			 const struct wslay_event_on_msg_recv_arg *a, void *arg)
+{
+	struct feed *f = arg;
+	const uint8_t *p = a->msg;
+	size_t len = a->msg_length;
+
+	if (a->opcode == WSLAY_TEXT_FRAME)
+		abort(); /* ws_retype let a text frame through */
+	if (a->opcode != WSLAY_BINARY_FRAME)
+		return;
+	if (!f->fly && ws_fly_magic(p, len)) {
+		f->fly = true;
+		p += 4;
+		len -= 4;
+	}
+	while (f->fly && len) {
+		size_t k = sizeof f->stream - f->have < len ? sizeof f->stream - f->have : len;
+
+		memcpy(f->stream + f->have, p, k);
+		f->have += k;
+		p += k;
+		len -= k;
+		if (!ws_fly_split(f->stream, &f->have, FLY_MAX, emitted, f))
+			f->fly = false;
+	}
+}
+
+static void frames(const uint8_t *data, size_t size)
+{
+	static const struct wslay_event_callbacks cb = {
+		.recv_callback = feed_recv, .send_callback = feed_send,
+		.on_msg_recv_callback = feed_message,
+	};
+	static struct feed f;
+	wslay_event_context_ptr ctx;
+
+	memset(&f, 0, sizeof f);
+	f.len = size < sizeof f.bytes ? size : sizeof f.bytes;
+	memcpy(f.bytes, data, f.len);
+	if (wslay_event_context_server_init(&ctx, &cb, &f) != 0)
+		return;
+	wslay_event_config_set_max_recv_msg_length(ctx, 4096);
+	while (f.at < f.len && wslay_event_want_read(ctx) && wslay_event_recv(ctx) == 0)
+		wslay_event_send(ctx);
+	wslay_event_context_free(ctx);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
@@ -101,5 +186,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fly(data, size);
 	retype(data, size);
+	frames(data, size);
 	return 0;
 }

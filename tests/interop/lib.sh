@@ -475,6 +475,19 @@ trap 'exit 1' INT TERM HUP
 
 [ -x "$TERND" ] || bail "ternd not found or not executable: $TERND (set TERND)"
 
+# need_browser: headless Chromium (CHROMIUM, default /usr/bin/chromium),
+# node, and playwright-core in tests/interop/webrtc (scripts/deps runs npm
+# ci there; a tree without it, a `make distcheck` copy say, has nothing to
+# drive the browser with), or skip the whole test. Sets CHROMIUM, WEBRTC.
+need_browser() {
+	CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+	[ -x "$CHROMIUM" ] || skip_all "chromium not installed ($CHROMIUM)"
+	need node
+	WEBRTC=$INTEROP_DIR/webrtc
+	[ -f "$WEBRTC/node_modules/playwright-core/package.json" ] ||
+		skip_all "playwright-core not installed in $WEBRTC (run scripts/deps)"
+}
+
 # peers_resp RESPONDER N: RESP commands for redis-cli --pipe that store N
 # WireGuard peers with random keys (allowed IPs 10.x.y.z/32 from 10.70.0.1,
 # distinct for up to 11 million peers) under

@@ -23,15 +23,7 @@
 # Through coturn-ternd.sh the counter checks fail: coturn has no /metrics.
 . "$(dirname "$0")/lib.sh"
 need python3 openssl
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || skip_all "chromium not installed ($CHROMIUM)"
-need node
-
-WEBRTC=$INTEROP_DIR/webrtc
-# scripts/deps installs it into the source tree; a tree without it (a
-# `make distcheck` copy, say) has nothing to drive the browser with.
-[ -f "$WEBRTC/node_modules/playwright-core/package.json" ] ||
-	skip_all "playwright-core not installed in $WEBRTC (run scripts/deps)"
+need_browser
 CASE_SECONDS=20
 USER_NAME=webrtc PASSWORD=relay-only-$$
 

@@ -23,13 +23,7 @@ TURNFWD=${TURNFWD:-$(dirname "$TERND")/tests/tools/turnfwd}
 
 plan 25
 
-TUN=tn$WG_ID
-SP=$(wg_keys server)
-P1=$(wg_keys one)
-printf '[Interface]\nPrivateKey = %s\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.77.0.2/32\n' \
-	"$(cat "$T/server.key")" "$P1" >"$T/srv.conf"
-IFC=wa$WG_ID
-C1=$(wg_ns 1)
+wg_one_peer
 
 # fwd NAME ARGS...: turnfwd in client 1 as alice (its pid in FWD_NAME);
 # waits for its first line, in $T/NAME.out
@@ -46,10 +40,6 @@ fwd() {
 	done
 }
 first() { head -n 1 "$T/$1.out"; }
-handshakes() { wg_metric tern_wg_handshakes_total kind=initiation; }
-via() { wg_metric tern_wg_datagrams_total "via=$1" "direction=$2"; }
-endpoint() { ip netns exec "$WG_S" wg show "$TUN" endpoints | grep "^$P1" | cut -f 2; }
-set_endpoint() { ip netns exec "$C1" wg set "$IFC" peer "$SP" endpoint "$1"; }
 
 check "namespaces: the server's and a client's" eval 'wg_server_ns && wg_client_ns 1' || exit 0
 check "ternd starts with its defaults, a user and the responder" \
@@ -69,44 +59,44 @@ check "wireguard-go is up in client 1, its endpoint the forwarder" \
 
 is "100 pings through TURN to the responder, none lost" \
 	"$(wg_ping 1 -c 100 -i 0.01 -W 2 10.77.0.1)" "100 100"
-like "wg show: the peer's endpoint is the TURN client's address" "$(endpoint)" "^192.168.1.2:"
-turn_in=$(via turn in) turn_out=$(via turn out)
+like "wg show: the peer's endpoint is the TURN client's address" "$(wg_endpoint)" "^192.168.1.2:"
+turn_in=$(wg_via turn in) turn_out=$(wg_via turn out)
 if [ "${turn_in:-0}" -ge 100 ] && [ "${turn_out:-0}" -ge 100 ]; then
 	ok "every datagram handed over in the process ($turn_in in, $turn_out out)"
 else
 	not_ok "every datagram handed over in the process" "in=$turn_in out=$turn_out"
 fi
-is "none reached the responder's UDP socket (no relay socket carried them)" "$(via udp in)" 0
+is "none reached the responder's UDP socket (no relay socket carried them)" "$(wg_via udp in)" 0
 
 wg_iperf "iperf3 through TURN to the responder" "$C1" "$WG_S" 10.77.0.1
 is "16 MB to the responder arrive whole and in order (sha256)" \
 	"$(wg_bulk "$C1" "$WG_S" 10.77.0.1 16)" same
 is "16 MB from the responder arrive whole and in order (sha256)" \
 	"$(wg_bulk "$WG_S" "$C1" 10.77.0.2 16)" same
-is "still no datagram on the responder's UDP socket" "$(via udp in)" 0
+is "still no datagram on the responder's UDP socket" "$(wg_via udp in)" 0
 
 # roaming: the latest authenticated packet decides, with no new handshake
-hs=$(handshakes)
-set_endpoint 192.168.1.1:51820
+hs=$(wg_handshakes)
+wg_set_endpoint 192.168.1.1:51820
 is "the peer switches to direct UDP: 20 pings, none lost" \
 	"$(wg_ping 1 -c 20 -i 0.05 -W 2 10.77.0.1)" "20 20"
-like "wg show: the endpoint is now wireguard-go's own address" "$(endpoint)" "^192.168.1.2:"
-before=$(via turn in)
-set_endpoint 127.0.0.1:51821
+like "wg show: the endpoint is now wireguard-go's own address" "$(wg_endpoint)" "^192.168.1.2:"
+before=$(wg_via turn in)
+wg_set_endpoint 127.0.0.1:51821
 is "and back through TURN: 20 pings, none lost" "$(wg_ping 1 -c 20 -i 0.05 -W 2 10.77.0.1)" "20 20"
-after=$(via turn in)
-if [ "$((after - before))" -ge 20 ] && [ "$(via udp in)" -gt 0 ]; then
-	ok "the datagrams took each way in turn (turn +$((after - before)), udp $(via udp in))"
+after=$(wg_via turn in)
+if [ "$((after - before))" -ge 20 ] && [ "$(wg_via udp in)" -gt 0 ]; then
+	ok "the datagrams took each way in turn (turn +$((after - before)), udp $(wg_via udp in))"
 else
-	not_ok "the datagrams took each way in turn" "turn $before -> $after, udp $(via udp in)"
+	not_ok "the datagrams took each way in turn" "turn $before -> $after, udp $(wg_via udp in)"
 fi
 fwd send --peer 192.168.1.1:51820 --listen 127.0.0.1:51822 --send
 like "a second forwarder, with Send and Data indications, is granted a permission" \
 	"$(first send)" "^relayed=192.168.1.1:"
-set_endpoint 127.0.0.1:51822
+wg_set_endpoint 127.0.0.1:51822
 is "through Send and Data indications: 20 pings, none lost" \
 	"$(wg_ping 1 -c 20 -i 0.05 -W 2 10.77.0.1)" "20 20"
-is "no new handshake for any of the moves" "$(handshakes)" "$hs"
+is "no new handshake for any of the moves" "$(wg_handshakes)" "$hs"
 
 # the allocation gone: what the responder sends that way is dropped, counted
 kill -TERM "$FWD_send" 2>/dev/null
@@ -120,7 +110,7 @@ if [ "${lost:-0}" -ge 1 ]; then
 else
 	not_ok "the responder's packets for a deleted allocation are dropped" "no_allocation=$lost"
 fi
-set_endpoint 127.0.0.1:51821
+wg_set_endpoint 127.0.0.1:51821
 is "the peer comes back through the first allocation: 20 pings, none lost" \
 	"$(wg_ping 1 -c 20 -i 0.05 -W 2 10.77.0.1)" "20 20"
 check "ternd is still running" kill -0 "$TERN_PID"

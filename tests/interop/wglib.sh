@@ -133,3 +133,22 @@ wg_iperf() {
 		not_ok "$1" "$(cat "$T/iperf-c" "$T/iperf-s")"
 	fi
 }
+
+# wg_one_peer: the keys and the server's file for one wireguard-go peer in
+# client 1 (gateway mode, 10.77.0.2): sets TUN, SP (the server's public
+# key), P1 (the peer's), IFC (its interface), C1 (its namespace)
+wg_one_peer() {
+	TUN=tn$WG_ID
+	SP=$(wg_keys server)
+	P1=$(wg_keys one)
+	printf '[Interface]\nPrivateKey = %s\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.77.0.2/32\n' \
+		"$(cat "$T/server.key")" "$P1" >"$T/srv.conf"
+	IFC=wa$WG_ID
+	C1=$(wg_ns 1)
+}
+# for that peer: handshakes the responder took, datagrams by VIA and
+# DIRECTION, its endpoint as wg show has it, and a new endpoint for it
+wg_handshakes() { wg_metric tern_wg_handshakes_total kind=initiation; }
+wg_via() { wg_metric tern_wg_datagrams_total "via=$1" "direction=$2"; }
+wg_endpoint() { ip netns exec "$WG_S" wg show "$TUN" endpoints | grep "^$P1" | cut -f 2; }
+wg_set_endpoint() { ip netns exec "$C1" wg set "$IFC" peer "$SP" endpoint "$1"; }

@@ -201,9 +201,10 @@ def cmd_http(a):
           "closed": closed, "seconds": "%.1f" % (time.monotonic() - t0)})
 
 
-def frame(opcode, payload, fin=True):
-    """A masked client frame (RFC 6455 s5.2)."""
-    mask = os.urandom(4)
+def frame(opcode, payload, fin=True, zero_mask=False):
+    """A masked client frame (RFC 6455 s5.2); zero_mask (for speed, in the
+    benchmark): a mask of zeros, which leaves the payload as it is."""
+    mask = b"\0\0\0\0" if zero_mask else os.urandom(4)
     n = len(payload)
     head = bytes([(0x80 if fin else 0) | opcode])
     if n < 126:
@@ -212,6 +213,8 @@ def frame(opcode, payload, fin=True):
         head += bytes([0x80 | 126]) + struct.pack("!H", n)
     else:
         head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    if zero_mask:
+        return head + mask + payload
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
@@ -360,9 +363,11 @@ def cmd_silent(a):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, a.n + 64)), hard))
     socks, refused = [], 0
+    binds = a.bind.split(",") if a.bind else []
     for _ in range(a.n):
         try:
-            s = dial(a.host, a.port, a.tls, a.timeout, a.bind)
+            s = dial(a.host, a.port, a.tls, a.timeout,
+                     binds[len(socks) % len(binds)] if binds else None)
             s.sendall(upgrade_head(a.path))
             socks.append(s)
         except OSError:
@@ -375,6 +380,9 @@ def cmd_silent(a):
         except OSError:
             pass
     emit({"upgraded": len(upgraded), "refused": refused + len(socks) - len(upgraded)})
+    if a.hold_until:  # the benchmark: hold them until this file appears
+        while not os.path.exists(a.hold_until):
+            time.sleep(0.1)
     time.sleep(a.wait)
     closed = 0
     for s in upgraded:
@@ -392,6 +400,85 @@ def cmd_silent(a):
     emit({"closed": closed})
 
 
+class RawTurn(Turn):
+    """tcprelay's TURN client on a raw socket: STUN framing on TCP, or one
+    message a frame on an upgraded WebSocket (--ws)."""
+
+    class Framed:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def sendall(self, m):
+            self.sock.sendall(frame(2, m, zero_mask=True))
+
+    def __init__(self, a):
+        self.ws = a.ws
+        self.sock = raw_ws(a, a.path) if a.ws else dial(a.host, a.port, a.tls, a.timeout)
+        super().__init__(a, sock=RawTurn.Framed(self.sock) if a.ws else self.sock)
+        self.buf = b""
+
+    def next_message(self):
+        if self.ws:
+            while True:
+                f = read_frame(self.sock)
+                if f is None:
+                    raise EOFError
+                if f[0] == 2:
+                    return f[1]
+        while True:
+            if len(self.buf) >= 4:
+                if self.buf[0] < 0x40:
+                    n = 20 + struct.unpack("!H", self.buf[2:4])[0]
+                else:
+                    n = 4 + ((struct.unpack("!H", self.buf[2:4])[0] + 3) & ~3)
+                if len(self.buf) >= n:
+                    m, self.buf = self.buf[:n], self.buf[n:]
+                    return m
+            b = self.sock.recv(65536)
+            if not b:
+                raise EOFError
+            self.buf += b
+
+    def read(self):
+        while True:
+            m = parse(self.next_message())
+            if m is not None:
+                return m
+
+
+def cmd_rate(a):
+    """ChannelData echoed by a UDP echo peer (--peer-port on 127.0.0.1)
+    through an allocation, --window in flight, for --seconds: echoes a
+    second, over TCP (STUN framing) or WebSocket (--ws)."""
+    t = RawTurn(a)
+    cls, got, code, tid = t.request(ALLOCATE, [(0x0019, bytes([17, 0, 0, 0]))])
+    if cls != 2:
+        emit({"allocate": code})
+        return
+    t.request(CREATE_PERMISSION, [peer_attr("127.0.0.1", a.peer_port)])
+    _, _, code, _ = t.request(CHANNEL_BIND, [(CHANNEL_NUMBER, struct.pack("!HH", CHANNEL, 0)),
+                                             peer_attr("127.0.0.1", a.peer_port)])
+    if code:
+        emit({"channel": code})
+        return
+    payload = os.urandom(100)
+    msg = struct.pack("!HH", CHANNEL, len(payload)) + payload
+    out = frame(2, msg, zero_mask=True) if a.ws else msg
+    for _ in range(a.window):
+        t.sock.sendall(out)
+    echoes, t0 = 0, time.monotonic()
+    t.sock.settimeout(2)
+    try:
+        while time.monotonic() - t0 < a.seconds:
+            m = t.next_message()
+            if m[:2] == struct.pack("!H", CHANNEL):
+                echoes += 1
+                t.sock.sendall(out)
+    except (OSError, EOFError):
+        pass
+    emit({"echoes": echoes, "per_second": int(echoes / (time.monotonic() - t0))})
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -403,7 +490,7 @@ def main():
         q.add_argument("--origin")
         q.add_argument("--protocol")
         q.add_argument("--n", type=int, default=100)
-    for name in ("http", "frames", "noread", "silent", "wg"):
+    for name in ("http", "frames", "noread", "silent", "wg", "rate"):
         q = sub.add_parser(name)
         q.add_argument("host")
         q.add_argument("port", type=int)
@@ -418,11 +505,18 @@ def main():
         q.add_argument("--private")
         q.add_argument("--server-key")
         q.add_argument("--fly")
+        q.add_argument("--hold-until")
+        q.add_argument("--ws", action="store_true")
+        q.add_argument("--peer-port", type=int, default=0)
+        q.add_argument("--window", type=int, default=32)
+        q.add_argument("--seconds", type=float, default=5)
+        q.add_argument("--user", default="bench")
+        q.add_argument("--password", default="bench")
     p.add_argument("--timeout", type=float, default=5)
     a = p.parse_args()
     a.transport, a.peer, a.proto = "udp", "127.0.0.1", "ws"
     {"turn": cmd_turn, "binding": cmd_binding, "http": cmd_http, "frames": cmd_frames,
-     "noread": cmd_noread, "silent": cmd_silent, "wg": cmd_wg}[a.cmd](a)
+     "noread": cmd_noread, "silent": cmd_silent, "wg": cmd_wg, "rate": cmd_rate}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 // found as key=value lines (the style of stuntool.py), for webrtc.sh:
 //   node driver.js --url turn:127.0.0.1:3478?transport=udp --user U --pass P
 //                  [--timeout MS] [--chromium PATH] [--profile DIR]
+// or, with --ws wss://HOST:PORT/turn, page.html's wsBinding(): a STUN
+// Binding over a WebSocket from the page.
 // Exits 0 when the page ran (whatever it found), 2 when Chromium could not
 // be driven at all.
 "use strict";
@@ -29,7 +31,7 @@ function emit(key, value) {
 
 async function main() {
 	const a = parseArgs(process.argv.slice(2));
-	if (!a.url || !a.user || !a.pass) {
+	if (!a.ws && (!a.url || !a.user || !a.pass)) {
 		console.error("usage: driver.js --url URL --user NAME --pass PASSWORD [--timeout MS]");
 		return 2;
 	}
@@ -70,6 +72,17 @@ async function main() {
 		page.on("console", (m) => emit("console", m.text()));
 		page.on("pageerror", (e) => emit("pageerror", e.message));
 		await page.goto(pathToFileURL(path.join(__dirname, "page.html")).href);
+		if (a.ws) {
+			const w = await page.evaluate(
+				(args) => wsBinding(args), // eslint-disable-line no-undef
+				{ url: a.ws, timeoutMs: a.timeout, holdMs: 2000 },
+			).catch((err) => ({ error: err.message }));
+			emit("type", w.type);
+			emit("protocol", w.protocol);
+			emit("mapped", w.mapped);
+			if (w.error) emit("error", w.error);
+			return 0;
+		}
 		const r = await page.evaluate(
 			(args) => turnRoundTrip(args), // eslint-disable-line no-undef
 			{ urls: a.url, username: a.user, credential: a.pass, timeoutMs: a.timeout },
