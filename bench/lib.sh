@@ -67,3 +67,22 @@ results_write() {
 	) 9>>"$RESULTS"
 	echo "$1: wrote $RESULTS" >&2
 }
+
+# bench_netns NAME PREFIX NET: two namespaces joined by a veth pair, the
+# server's S (PREFIX<pid>s, NET.1) and the client's C (NET.2 on VC), lo up
+# in both, removed at exit; PS and PC run a command in each, pinned to
+# SERVER_CPU and LOAD_CPU. Stops, saying so, when they cannot be made.
+bench_netns() {
+	S=$2$$s C=$2$$c VC=v$$c
+	cleanup_ns() { ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; }
+	trap 'bench_cleanup; cleanup_ns' EXIT
+	ip netns add "$S" && ip netns add "$C" &&
+		ip link add "v$$s" type veth peer name "$VC" &&
+		ip link set "v$$s" netns "$S" && ip link set "$VC" netns "$C" &&
+		ip -n "$S" addr add "$3.1/24" dev "v$$s" && ip -n "$C" addr add "$3.2/24" dev "$VC" &&
+		ip -n "$S" link set "v$$s" up && ip -n "$C" link set "$VC" up &&
+		ip -n "$S" link set lo up && ip -n "$C" link set lo up ||
+		{ echo "$1: no namespaces" >&2; exit 1; }
+	PS=(ip netns exec "$S" taskset -c "$SERVER_CPU")
+	PC=(ip netns exec "$C" taskset -c "$LOAD_CPU")
+}

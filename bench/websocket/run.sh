@@ -49,17 +49,7 @@ CERT_SANS=IP:192.168.69.1 "$TOP/tests/interop/certs.sh" "$tmp/certs" ||
 	{ echo "websocket: no certificate" >&2; exit 1; }
 
 # ---- wireguard ------------------------------------------------------------------
-S=bw$$s C=bw$$c
-cleanup_ns() { ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; }
-trap 'bench_cleanup; cleanup_ns' EXIT
-ip netns add "$S" && ip netns add "$C" &&
-	ip link add "v$$s" type veth peer name "v$$c" &&
-	ip link set "v$$s" netns "$S" && ip link set "v$$c" netns "$C" &&
-	ip -n "$S" addr add 192.168.69.1/24 dev "v$$s" && ip -n "$C" addr add 192.168.69.2/24 dev "v$$c" &&
-	ip -n "$S" link set "v$$s" up && ip -n "$C" link set "v$$c" up &&
-	ip -n "$S" link set lo up && ip -n "$C" link set lo up || { echo "websocket: no namespaces" >&2; exit 1; }
-PS=(ip netns exec "$S" taskset -c "$SERVER_CPU")
-PC=(ip netns exec "$C" taskset -c "$LOAD_CPU")
+bench_netns websocket bx 192.168.69
 
 (umask 077; wg genkey >"$tmp/server.key"; wg genkey >"$tmp/client.key")
 SP=$(wg pubkey <"$tmp/server.key") CP=$(wg pubkey <"$tmp/client.key")

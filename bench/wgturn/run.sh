@@ -46,18 +46,8 @@ if [ -z "${TURNFWD:-}" ]; then
 		{ echo "wgturn: turnfwd did not build" >&2; exit 1; }
 fi
 
-S=bt$$s C=bt$$c VC=v$$c
-cleanup_ns() { ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; }
-trap 'bench_cleanup; cleanup_ns' EXIT
-ip netns add "$S" && ip netns add "$C" &&
-	ip link add "v$$s" type veth peer name "$VC" &&
-	ip link set "v$$s" netns "$S" && ip link set "$VC" netns "$C" &&
-	ip -n "$S" addr add 192.168.67.1/24 dev "v$$s" && ip -n "$C" addr add 192.168.67.2/24 dev "$VC" &&
-	ip -n "$S" link set "v$$s" up && ip -n "$C" link set "$VC" up &&
-	ip -n "$S" link set lo up && ip -n "$C" link set lo up &&
-	ip -n "$S" addr add 10.9.0.1/32 dev lo || { echo "wgturn: no namespaces" >&2; exit 1; }
-PS=(ip netns exec "$S" taskset -c "$SERVER_CPU")
-PC=(ip netns exec "$C" taskset -c "$LOAD_CPU")
+bench_netns wgturn bt 192.168.67
+ip -n "$S" addr add 10.9.0.1/32 dev lo || { echo "wgturn: no address on lo" >&2; exit 1; }
 
 (umask 077; wg genkey >"$tmp/server.key"; wg genkey >"$tmp/client.key")
 SP=$(wg pubkey <"$tmp/server.key") CP=$(wg pubkey <"$tmp/client.key")

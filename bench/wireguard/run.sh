@@ -49,17 +49,7 @@ WRITE=0
 bench_setup wireguard
 bench_need wireguard "$TERND" wireguard-go wg iperf3 ip taskset
 
-S=bw$$s C=bw$$c
-cleanup_ns() { ip netns del "$S" 2>/dev/null; ip netns del "$C" 2>/dev/null; }
-trap 'bench_cleanup; cleanup_ns' EXIT
-ip netns add "$S" && ip netns add "$C" &&
-	ip link add "v$$s" type veth peer name "v$$c" &&
-	ip link set "v$$s" netns "$S" && ip link set "v$$c" netns "$C" &&
-	ip -n "$S" addr add 192.168.66.1/24 dev "v$$s" && ip -n "$C" addr add 192.168.66.2/24 dev "v$$c" &&
-	ip -n "$S" link set "v$$s" up && ip -n "$C" link set "v$$c" up &&
-	ip -n "$S" link set lo up && ip -n "$C" link set lo up || { echo "wireguard: no namespaces" >&2; exit 1; }
-PS=(ip netns exec "$S" taskset -c "$SERVER_CPU")
-PC=(ip netns exec "$C" taskset -c "$LOAD_CPU")
+bench_netns wireguard bw 192.168.66
 
 cc -O2 -Wall -Wextra -I"$TOP" -o "$tmp/hsload" "$HERE/hsload.c" "$TOP/tunnel/blake2s.c" \
 	"$TOP/tunnel/noise.c" -lsodium -lcrypto || { echo "wireguard: hsload did not build" >&2; exit 1; }
