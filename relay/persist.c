@@ -24,11 +24,11 @@ int persist_init(struct relay *r)
 {
 	uint32_t max = alloc_capacity(r->allocs);
 
+	r->rec = malloc(sizeof *r->rec); /* relay_each's too */
 	if (!r->cfg->persist)
-		return 0;
+		return r->rec ? 0 : -ENOMEM;
 	r->dirty = calloc(max, sizeof *r->dirty);
 	r->deleted = calloc(max, sizeof *r->deleted);
-	r->rec = malloc(sizeof *r->rec);
 	return r->dirty && r->deleted && r->rec ? 0 : -ENOMEM;
 }
 
@@ -142,6 +142,22 @@ void relay_traffic(struct relay *r, uint64_t now_ms,
 		export(a, now_ms, r->rec);
 		fn(ctx, r->rec);
 		memcpy(a->reported_bytes, a->bytes, sizeof a->bytes);
+	}
+}
+
+void relay_each(struct relay *r, uint64_t now_ms,
+		bool (*fn)(void *ctx, const struct relay_record *rec, uint8_t transport,
+			   bool tcp_relay),
+		void *ctx)
+{
+	for (uint32_t id = 0; id < alloc_capacity(r->allocs); id++) {
+		struct alloc *a = alloc_by_id(r->allocs, id);
+
+		if (!a || !a->granted)
+			continue;
+		export(a, now_ms, r->rec);
+		if (!fn(ctx, r->rec, a->key.transport, a->tcp))
+			return;
 	}
 }
 

@@ -290,6 +290,14 @@ void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *o
  * record with its counters (rec->packets, rec->bytes: totals so far). */
 void relay_traffic(struct relay *r, uint64_t now_ms,
 		   void (*fn)(void *ctx, struct relay_record *rec), void *ctx);
+/* Every allocation (UDP and TCP relays), as a record (rec->packets and
+ * rec->bytes: totals so far), with its client transport (TURN_TRANSPORT_*)
+ * and whether it relays TCP (RFC 6062); fn may stop the walk by returning
+ * false. For the stats endpoint's /allocations. */
+void relay_each(struct relay *r, uint64_t now_ms,
+		bool (*fn)(void *ctx, const struct relay_record *rec, uint8_t transport,
+			   bool tcp_relay),
+		void *ctx);
 /* Every UDP allocation pending again: the store came back, maybe empty. */
 void relay_mark_all(struct relay *r);
 /* Whether anything waits for relay_sync. */

@@ -72,6 +72,20 @@ static bool check_ws_prefix(const char *v, char *why, size_t n)
 	return false;
 }
 
+/* stats-token: 16 to 256 printable characters, no spaces (it goes in a header). */
+static bool check_token(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+	bool ok = len >= 16 && len <= 256;
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = v[i] > 0x20 && v[i] < 0x7f;
+	if (ok)
+		return true;
+	snprintf(why, n, "not 16 to 256 printable characters without spaces");
+	return false;
+}
+
 /* A network interface name: 1-15 of A-Z a-z 0-9 . _ - (IFNAMSIZ). */
 static bool check_ifname(const char *v, char *why, size_t n)
 {
@@ -251,6 +265,10 @@ const struct config_opt config_options[] = {
 	{ .name = "stats-listen", .type = T_HOSTPORT, .off = FIELD(stats_listen),
 	  .def = "127.0.0.1:9641", .arg = "HOST:PORT",
 	  .help = "Serve /metrics and /healthz here; \"off\" disables." },
+	{ .name = "stats-token", .type = T_STR, .off = FIELD(stats_token), .arg = "TOKEN",
+	  .check = check_token,
+	  .help = "Bearer token that /allocations and the admin actions (POST /drain, "
+		  "/reload) require; needed when stats-listen is not on loopback." },
 	{ .name = "prometheus-port", .type = T_PROM_PORT, .off = FIELD(stats_listen),
 	  .arg = "PORT", .help = "coturn's name: sets the port of stats-listen." },
 	{ .name = "prometheus-address", .type = T_PROM_ADDR, .off = FIELD(stats_listen),
@@ -390,6 +408,18 @@ bool config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *
 	if (s[0] == '[')
 		return config_ip_family(host) == AF_INET6;
 	return config_ip_family(host) == AF_INET || is_hostname(host);
+}
+
+bool config_loopback(const char *ip)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(ip, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 bool config_stats_off(const char *s)
@@ -948,6 +978,8 @@ static void free_row(struct config *c, const struct config_opt *o)
 			free(list[j]);
 		}
 	} else if (o->type == T_STR || o->type == T_EXTIP || o->type == T_HOSTPORT) {
+		if (*list && o->check == check_token)
+			explicit_bzero(*list, strlen(*list));
 		free(*list);
 	} else if (o->type == T_KEY32) {
 		explicit_bzero(AT(c, o, uint8_t), CONFIG_NONCE_SECRET_LEN);

@@ -109,6 +109,7 @@ struct config {
 	int verbose; /* enum log_level; `verbose` flag means INFO+1 */
 	/* stats endpoint */
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
+	char *stats_token;  /* Bearer token for /allocations and the admin actions */
 	/* the WireGuard responder: on when wg_config is set */
 	char *wg_config;        /* wg(8) setconf file: keys and peers */
 	uint16_t wg_listening_port; /* 0: the file's ListenPort, else 51820 */
@@ -202,6 +203,11 @@ const char *config_origin(const struct config *c, const char *name);
  * including "off".
  */
 bool config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+/* Whether a stats-listen value turns the endpoint off (NULL, "" or "off"). */
+bool config_stats_off(const char *s);
+/* Whether an IP literal is a loopback address (127.0.0.0/8, ::1), or the
+ * name is localhost. */
+bool config_loopback(const char *ip);
 
 /*
  * One user: a `user` option or a userdb line, `name:password` or

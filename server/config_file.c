@@ -393,6 +393,11 @@ static void check_addrs(const struct config *c, struct config_sink *s)
 	    !config_split_hostport(c->stats_listen, host, sizeof(host), &port))
 		problem(s, "%s: stats-listen: '%s' is not host:port, [ipv6]:port or off",
 			from(c, "stats-listen"), c->stats_listen);
+	else if (!config_stats_off(c->stats_listen) && !config_loopback(host) &&
+		 !(c->stats_token && *c->stats_token))
+		problem(s, "%s: stats-listen: %s is not a loopback address, and the endpoint "
+			   "serves /allocations and admin actions: set stats-token",
+			from(c, "stats-listen"), c->stats_listen);
 }
 
 /*

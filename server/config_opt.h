@@ -100,8 +100,6 @@ bool config_valid_extip(const char *v);
  * with the problem in why.
  */
 bool config_valid_peer_range(const char *v, char *why, size_t n);
-/* Whether a stats-listen value turns the endpoint off (NULL, "" or "off"). */
-bool config_stats_off(const char *s);
 
 /* ---- problems: the first one, or all of them for --check ---------------- */
 

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "server/admin.h"
 #include "server/json.h"
 #include "server/netaddr.h"
 #include "server/stats.h"
@@ -33,6 +34,7 @@ struct turn_sum {
 
 struct stats {
 	const struct server *srv;
+	struct event_base *base;
 	struct evhttp *http;
 	time_t started;
 };
@@ -404,6 +406,51 @@ static void write_json(struct evbuffer *b, const struct stats *s)
 	evbuffer_add_printf(b, "}\n");
 }
 
+/* ?format=text */
+static bool text_wanted(struct evhttp_request *req)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+	return q && (strcmp(q, "format=text") == 0 || strstr(q, "&format=text") ||
+		     strncmp(q, "format=text&", 12) == 0);
+}
+
+/* /stats?format=text: what write_json says, as ternctl stats shows it. */
+static void write_text(struct evbuffer *b, const struct stats *s)
+{
+	const struct fleet_view *v = store_fleet(s->srv->store);
+	long long up = (long long)(time(NULL) - s->started);
+	char peers[24] = "-", sessions[24] = "-";
+	uint64_t mine = 0;
+	struct turn_sum t;
+
+	if (s->srv->turn) {
+		sum_turn(s->srv, &t);
+		mine = t.allocations[0] + t.allocations[1];
+	}
+	wg_counts(s->srv->wg, peers, sessions);
+	evbuffer_add_printf(b, "node         %s (ternd %s)\nuptime       %lldd %02lld:%02lld:%02lld\n"
+			       "store        %s\nworkers      %d\nstate        %s\n"
+			       "allocations  %llu\nwg peers     %s\nwg sessions  %s\n",
+			    store_node_id(s->srv->store), PACKAGE_VERSION, up / 86400,
+			    up / 3600 % 24, up / 60 % 60, up % 60,
+			    store_state_name(store_state(s->srv->store)), s->srv->n_workers,
+			    atomic_load(&s->srv->draining) ? "draining" : "serving",
+			    (unsigned long long)mine, peers, sessions);
+	if (!v)
+		return;
+	evbuffer_add_printf(b, "\nfleet: %d nodes, read %llds ago\n%-24s %12s %9s %11s %10s  %s\n",
+			    v->n, (long long)(time(NULL) - v->at), "node", "allocations",
+			    "wg peers", "wg sessions", "heartbeat", "listening");
+	for (int i = 0; i < v->n; i++)
+		evbuffer_add_printf(b, "%-24.64s %12llu %9llu %11llu %9llds  %.200s\n",
+				    v->node[i].id, (unsigned long long)v->node[i].allocations,
+				    (unsigned long long)v->node[i].wg_peers,
+				    (unsigned long long)v->node[i].wg_sessions,
+				    (long long)(time(NULL) - v->node[i].heartbeat),
+				    v->node[i].listening);
+}
+
 static void stats_on_request(struct evhttp_request *req, void *arg)
 {
 	const struct stats *s = arg;
@@ -415,7 +462,13 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		return;
 	if (!path)
 		path = "";
-	if (strcmp(path, "/healthz") == 0) {
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+		if (admin_authorized(s->srv, req))
+			admin_action(path, req);
+	} else if (strcmp(path, "/allocations") == 0) {
+		if (admin_authorized(s->srv, req))
+			admin_allocations(s->base, s->srv, req);
+	} else if (strcmp(path, "/healthz") == 0) {
 		evbuffer_add_printf(b, "ok\n");
 		reply(req, 200, "OK", "text/plain", b);
 	} else if (strcmp(path, "/readyz") == 0 && atomic_load(&s->srv->draining)) {
@@ -426,6 +479,9 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		/* still serving on its own state: ready, but say what is missing */
 		evbuffer_add_printf(b, store_state(s->srv->store) == STORE_DOWN
 					       ? "degraded: redis unreachable\n" : "ok\n");
+		reply(req, 200, "OK", "text/plain", b);
+	} else if (strcmp(path, "/stats") == 0 && text_wanted(req)) {
+		write_text(b, s);
 		reply(req, 200, "OK", "text/plain", b);
 	} else if (strcmp(path, "/stats") == 0) {
 		write_json(b, s);
@@ -458,6 +514,7 @@ struct stats *stats_start(struct event_base *base, const struct server *srv,
 		goto fail;
 	}
 	s->srv = srv;
+	s->base = base;
 	s->started = time(NULL);
 	s->http = evhttp_new(base);
 	fd = netaddr_bind((struct sockaddr *)&ss, len, SOCK_STREAM, false, err, errlen);
@@ -468,7 +525,7 @@ struct stats *stats_start(struct event_base *base, const struct server *srv,
 		close(fd);
 		goto fail;
 	}
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_max_headers_size(s->http, 8192);
 	evhttp_set_max_body_size(s->http, 0);
 	evhttp_set_timeout(s->http, 10);

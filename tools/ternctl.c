@@ -7,6 +7,8 @@
  *   secret add SECRET        secret del SECRET   secret list
  *   nodes
  *   peer add|del|list|show ... (ternctl_peer.c)
+ *   stats, allocations, drain, reload: on a node's stats endpoint, not
+ *   Redis (ternctl_node.c)
  *
  * Users and secrets go where coturn's turnadmin puts them (store/authsync.h);
  * every change is then published on tern:auth, so the nodes read it at once.
@@ -34,7 +36,11 @@ int ternctl_usage(void)
 {
 	fprintf(stderr,
 		"usage: ternctl [-c ternd.conf] [--redis-url=URL] [--realm=REALM]\n"
-		"               [--wg-public-key=KEY] COMMAND\n"
+		"               [--wg-public-key=KEY] [--stats-url=URL] [--stats-token=TOKEN]\n"
+		"               COMMAND\n"
+		"  stats [--json]\n"
+		"  allocations [--user NAME] [--offset N] [--limit N] [--json]\n"
+		"  drain | reload\n"
 		"  user add NAME PASSWORD | user del NAME | user list\n"
 		"  secret add SECRET | secret del SECRET | secret list\n"
 		"  nodes\n"
@@ -255,10 +261,14 @@ int main(int argc, char **argv)
 		{ "redis-url", required_argument, NULL, 'u' },
 		{ "realm", required_argument, NULL, 'r' },
 		{ "wg-public-key", required_argument, NULL, 'k' },
+		{ "stats-url", required_argument, NULL, 's' },
+		{ "stats-token", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = NULL, *realm = NULL, *wgkey = NULL, *cmd, *op;
+	const char *url = NULL, *realm = NULL, *wgkey = NULL, *stats_url = NULL, *token = NULL;
+	const char *cmd, *op;
+	char node_url[320];
 	uint8_t responder[32];
 	struct redis_url u;
 	struct config c;
@@ -266,7 +276,7 @@ int main(int argc, char **argv)
 	int o, rc;
 
 	config_defaults(&c);
-	while ((o = getopt_long(argc, argv, "+c:u:r:k:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "+c:u:r:k:s:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			if (config_load(&c, optarg, err, sizeof err) < 0) {
@@ -278,8 +288,20 @@ int main(int argc, char **argv)
 		case 'u': url = optarg; break;
 		case 'r': realm = optarg; break;
 		case 'k': wgkey = optarg; break;
+		case 's': stats_url = optarg; break;
+		case 't': token = optarg; break;
 		default: config_free(&c); return ternctl_usage();
 		}
+	}
+	if (optind < argc && (!strcmp(argv[optind], "stats") || !strcmp(argv[optind], "allocations") ||
+			      !strcmp(argv[optind], "drain") || !strcmp(argv[optind], "reload"))) {
+		/* the node itself, not Redis */
+		token = token ? token : c.stats_token ? c.stats_token : getenv("TERN_STATS_TOKEN");
+		rc = ternctl_stats_url(stats_url, &c, node_url, sizeof node_url)
+			     ? ternctl_node(node_url, token, argc - optind, argv + optind)
+			     : EXIT_USAGE;
+		config_free(&c);
+		return rc;
 	}
 	url = url ? url : c.redis_url ? c.redis_url : "redis://127.0.0.1:6379/0";
 	realm = realm ? realm : c.realm;

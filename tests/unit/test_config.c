@@ -532,6 +532,28 @@ static void test_cert_without_pkey(void **state)
 	assert_string_equal(f->err, "test: cert: is set but pkey is not; TLS needs both");
 }
 
+/* stats-listen off loopback needs stats-token; loopback, localhost and off do not. */
+static void test_stats_token(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(config_loopback("127.0.0.2") && config_loopback("::1") &&
+		    config_loopback("localhost"));
+	assert_false(config_loopback("0.0.0.0") || config_loopback("::") ||
+		     config_loopback("10.0.0.1") || config_loopback("example.org"));
+	assert_int_equal(load(f, "stats-listen=0.0.0.0:9641\n"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
+	assert_err_at(f, 1, "stats-listen: 0.0.0.0:9641 is not a loopback address, and the "
+			    "endpoint serves /allocations and admin actions: set stats-token");
+	assert_int_equal(set(f, "stats-token", "short"), -1);
+	assert_int_equal(set(f, "stats-token", "sixteen chars ok"), -1); /* spaces */
+	assert_int_equal(set(f, "stats-token", "0123456789abcdef"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(set(f, "stats-listen", "[::1]:9641"), 0);
+	assert_int_equal(set(f, "stats-token", ""), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), 0);
+}
+
 static void test_no_tls_skips_cert_check(void **state)
 {
 	struct fixture *f = *state;
@@ -1444,6 +1466,7 @@ int main(void)
 		T(test_check_file_prints_warnings),
 		T(test_rest_api_separator),
 		T(test_nonce_secret),
+		T(test_stats_token),
 		T(test_help_shows_turn_options),
 	};
 

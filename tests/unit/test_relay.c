@@ -1071,6 +1071,50 @@ static void alice_key(uint8_t key[32])
 	stun_lt_key(STUN_PWALG_MD5, "alice", 5, "example.org", 11, "secret", 6, key);
 }
 
+struct listed {
+	int n, stop_after;
+	uint16_t ports[4];
+	uint8_t transport[4];
+	bool tcp_relay[4];
+};
+
+static bool list_one(void *ctx, const struct relay_record *rec, uint8_t transport, bool tcp)
+{
+	struct listed *l = ctx;
+
+	assert_true(l->n < 4);
+	assert_memory_equal(rec->user, "alice", 5);
+	l->ports[l->n] = rec->client.port;
+	l->transport[l->n] = transport;
+	l->tcp_relay[l->n++] = tcp;
+	return l->n != l->stop_after;
+}
+
+/* relay_each: every allocation, UDP and TCP relays, over any transport. */
+static void test_each_allocation(void **state)
+{
+	struct world *w = *state;
+	struct client a, b;
+	struct listed l = { 0 };
+
+	enable_tcp(w);
+	client_init(&a, 40001, "alice", "secret");
+	assert_int_equal(allocate(w, &a, T0), 0);
+	tcp_client(w, &b, 40002, 9);
+	relay_each(w->r, T0, list_one, &l);
+	assert_int_equal(l.n, 2);
+	for (int i = 0; i < 2; i++) {
+		bool udp = l.ports[i] == 40001;
+
+		assert_true(udp || l.ports[i] == 40002);
+		assert_int_equal(l.transport[i], udp ? TURN_TRANSPORT_UDP : TURN_TRANSPORT_TCP);
+		assert_int_equal(l.tcp_relay[i], !udp);
+	}
+	l = (struct listed){ .stop_after = 1 };
+	relay_each(w->r, T0, list_one, &l);
+	assert_int_equal(l.n, 1);
+}
+
 static void test_tcp_allocate_rules(void **state)
 {
 	struct world *w = *state;
@@ -1880,6 +1924,7 @@ int main(void)
 		T(test_dont_fragment),
 		T(test_client_gone_frees),
 		T(test_unknown_attribute_420),
+		T(test_each_allocation),
 		T(test_tcp_allocate_rules),
 		T(test_tcp_connect_answered_later),
 		T(test_tcp_connect_failures),
