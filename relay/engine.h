@@ -63,6 +63,7 @@ struct relay {
 	uint32_t n_deleted;
 	struct relay_record *rec;   /* scratch for relay_sync */
 	bool closing;               /* relay_free: the records stay */
+	bool urgent;                /* a creation or deletion waits for the store */
 };
 
 /* A record the store must drop: filed under key, if it still has tag; the

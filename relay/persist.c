@@ -43,7 +43,11 @@ void persist_free(struct relay *r)
 
 void persist_mark(struct relay *r, struct alloc *a)
 {
-	if (!persistable(r, a) || a->dirty)
+	if (!persistable(r, a))
+		return;
+	if (!a->stored)
+		r->urgent = true; /* a new one: the store has it before its answer goes */
+	if (a->dirty)
 		return;
 	a->dirty = true;
 	r->dirty[r->n_dirty++] = a->id; /* at most one entry per live id */
@@ -59,6 +63,7 @@ void persist_forget(struct relay *r, struct alloc *a)
 		stat_inc(&r->stats.deletes_lost, 1);
 		return;
 	}
+	r->urgent = true;
 	d = &r->deleted[r->n_deleted++];
 	d->key = a->handle[ALLOC_V4] >= 0 ? a->relayed[ALLOC_V4] : a->relayed[ALLOC_V6];
 	d->tag = a->tag;
@@ -128,6 +133,7 @@ void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *o
 		a->stored = true;
 	}
 	r->n_dirty = 0;
+	r->urgent = false;
 }
 
 void relay_traffic(struct relay *r, uint64_t now_ms,
@@ -159,6 +165,11 @@ void relay_each(struct relay *r, uint64_t now_ms,
 		if (!fn(ctx, r->rec, a->key.transport, a->tcp))
 			return;
 	}
+}
+
+bool relay_sync_urgent(const struct relay *r)
+{
+	return r->urgent;
 }
 
 bool relay_sync_pending(const struct relay *r)

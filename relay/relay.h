@@ -300,6 +300,11 @@ void relay_each(struct relay *r, uint64_t now_ms,
 		void *ctx);
 /* Every UDP allocation pending again: the store came back, maybe empty. */
 void relay_mark_all(struct relay *r);
+/* Whether an allocation made or deleted waits for relay_sync: the shell
+ * syncs at once, before the answer goes, so a crash cannot lose an
+ * allocation its client was told it has. Changes to live allocations
+ * (Refresh, permissions, channels) wait for the shell's batch. */
+bool relay_sync_urgent(const struct relay *r);
 /* Whether anything waits for relay_sync. */
 bool relay_sync_pending(const struct relay *r);
 /*

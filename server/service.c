@@ -6,6 +6,7 @@
  */
 #include "server/peer.h"
 #include "server/service.h"
+#include "store/store.h"
 
 static void drop(struct worker *w, enum transport tp, enum drop_reason r)
 {
@@ -74,6 +75,7 @@ static struct service_reply turn(struct worker *w, const struct listener_spec *l
 	struct relay_action a;
 
 	a = relay_from_client(w->engine, &k, m, worker_now_ms(w), out, cap);
+	store_records_now(w); /* before the answer: see relay_sync_urgent() */
 	to_peer(w, ls->tp, &k, &a);
 	if (a.reply_len)
 		counter_inc(&w->counters.responses[ls->tp][a.error ? AC_ERROR : AC_SUCCESS]);

@@ -229,6 +229,20 @@ static void flush(struct records *rs)
 		relay_sync(rs->w->engine, worker_now_ms(rs->w), &ops);
 }
 
+void records_now(struct worker *w)
+{
+	struct records *rs = w->records;
+	redisAsyncContext *ac;
+
+	if (!rs || !relay_sync_urgent(w->engine))
+		return;
+	flush(rs);
+	/* onto the socket now, not at the loop's next turn: ahead of the answer */
+	ac = rconn_ctx(rs->conn);
+	if (ac)
+		redisAsyncHandleWrite(ac);
+}
+
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	flush(arg);

@@ -8,9 +8,12 @@
  *                                       expires with the allocation
  *
  * Writes follow changes (Allocate, Refresh, CreatePermission, ChannelBind,
- * deletion and expiry), never packets: the engine flags what changed and a
- * 50 ms timer hands the flags to Redis, so a thousand Refreshes between two
- * flushes are one SET. While Redis is away the flags wait (bounded by the
+ * deletion and expiry), never packets. A new allocation's record, and a
+ * deletion, go to Redis's socket at once, before the client's answer is
+ * sent (records_now), so a crash cannot lose an allocation its client was
+ * told it has. Other changes wait: the engine flags them and a 50 ms timer
+ * hands the flags to Redis, so a thousand Refreshes between two flushes
+ * are one SET. While Redis is away the flags wait (bounded by the
  * allocation table); when it answers again, everything is written anew,
  * which also refills a Redis that came back empty. A stop writes what
  * changed last before the worker's loop ends (a second at most).
@@ -37,6 +40,9 @@ void records_restore(struct server *srv, const struct redis_url *u, const char *
 /* The worker's writer: its own connection and flush timer. 0 or -1. */
 int records_start(struct worker *w, const struct redis_url *u, const char *node_id);
 void records_stop(struct worker *w);
+/* An allocation was just made or deleted: write its record now, before
+ * the answer goes (relay_sync_urgent). */
+void records_now(struct worker *w);
 /* A stop (SIGTERM): on the worker's own loop, hand Redis what changed last,
  * wait for it to be written, then break the loop. -1 if it cannot be asked. */
 int records_finish(struct worker *w);

@@ -78,6 +78,12 @@ void store_records_stop(struct worker *w)
 	records_stop(w);
 }
 
+void store_records_now(struct worker *w)
+{
+	if (w->records)
+		records_now(w);
+}
+
 /* ---- opening: the choice of backend -------------------------------------- */
 
 struct store *store_open(struct event_base *base, struct server *srv, char *err,

@@ -128,6 +128,9 @@ int store_records_start(struct store *s, struct server *srv);
 int store_records_finish(struct worker *w);
 /* Free w's writer, if it has one. */
 void store_records_stop(struct worker *w);
+/* After the engine answered a request: a new or deleted allocation's
+ * record goes to Redis now, ahead of the answer (no-op in memory). */
+void store_records_now(struct worker *w);
 
 /* ---- WireGuard peers ------------------------------------------------------ */
 

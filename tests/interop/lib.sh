@@ -475,6 +475,22 @@ trap 'exit 1' INT TERM HUP
 
 [ -x "$TERND" ] || bail "ternd not found or not executable: $TERND (set TERND)"
 
+# restore_world: for the tests of allocations that outlive ternd: a
+# redis-server (RP; one test, so the test ends if it does not start), a
+# port for ternd (P), and restore.py's UDP echo peer (PEER). Then
+# restore ARGS... runs tests/interop/restore.py against them.
+restore_world() {
+	redis_pick
+	check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
+	P=$(port_pick 1) || bail "no free ports"
+	PEER=$(port_pick 1) || bail "no free ports"
+	"$PYTHON" "$INTEROP_DIR/restore.py" echo --peer-port "$PEER" >"$T/echo.log" 2>&1 &
+	_bg_pids+=($!)
+}
+restore() {
+	"$PYTHON" "$INTEROP_DIR/restore.py" "$@" --port "$P" --peer-port "$PEER" --state "$T/state.json"
+}
+
 # need_browser: headless Chromium (CHROMIUM, default /usr/bin/chromium),
 # node, and playwright-core in tests/interop/webrtc (scripts/deps runs npm
 # ci there; a tree without it, a `make distcheck` copy say, has nothing to

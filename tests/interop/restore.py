@@ -6,11 +6,13 @@
           carried it)
   setup   N clients, each on its own UDP port: Allocate, ChannelBind 0x4000
           to the echo peer, one echo through the channel; their ports and
-          relayed addresses go to --state
+          relayed addresses go to --state; with --kill PID, PID gets
+          SIGKILL the moment each Allocate is answered
   resume  the same clients from --state, each on the same local port (so
           the same 5-tuple): ChannelData through the channel, checking that
           the echo came back through the same relayed address, and with
           --refresh a Refresh, all without a new Allocate
+          (--bind: a ChannelBind first, for allocations made --no-channel)
   release Refresh with LIFETIME 0 for client --index
   alloc   one Allocate (UDP): its result, and ALTERNATE-SERVER if 300
   nonce   the nonce one node gave, used on another (--port-b): Allocate
@@ -21,6 +23,7 @@ Prints key=value lines, as stuntool.py does.
 import argparse
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -85,6 +88,10 @@ def cmd_setup(a):
         c = Client(a)
         f = {}
         relayed = allocate(c, f)
+        if a.kill:  # the crash window: SIGKILL ternd as soon as the answer is in
+            t0 = time.monotonic()
+            os.kill(a.kill, signal.SIGKILL)
+            facts["kill_ms"] = "%.1f" % ((time.monotonic() - t0) * 1000)
         if relayed is None:
             facts["setup"] = "allocate %d: %s" % (i, f.get("allocate"))
             break
@@ -119,6 +126,14 @@ def cmd_resume(a):
     wrong = []
     for i, st in enumerate(state):
         c = Client(a, st["port"])
+        if a.bind:  # the allocation had no channel yet: bind one now
+            cls, _, code, _ = c.request(CHANNEL_BIND, [
+                (CHANNEL_NUMBER, struct.pack("!HH", CHANNEL, 0)),
+                peer_attr("127.0.0.1", a.peer_port)])
+            if cls != 2:
+                wrong.append("%d:bind %s" % (i, code))
+                c.s.close()
+                continue
         via = c.through_channel(b"again %d" % i)
         if via is not None:
             echoed += 1
@@ -187,6 +202,10 @@ def main():
     p.add_argument("--state")
     p.add_argument("--index", type=int, default=0)
     p.add_argument("--refresh", action="store_true")
+    p.add_argument("--kill", type=int, default=0,
+                   help="setup: SIGKILL this pid as soon as each Allocate is answered")
+    p.add_argument("--bind", action="store_true",
+                   help="resume: ChannelBind first (the allocation had none)")
     p.add_argument("--no-channel", action="store_true",
                    help="setup: allocate only, no ChannelBind and no echo")
     p.add_argument("--timeout", type=float, default=2.0)

@@ -14,16 +14,10 @@ need python3 ss redis-server redis-cli
 plan 30
 
 N=8
-redis_pick
-check "redis-server starts on 127.0.0.1:$RP" redis_start || exit 0
-P=$(port_pick 1) || bail "no free ports"
-PEER=$(port_pick 1) || bail "no free ports"
-"$PYTHON" "$INTEROP_DIR/restore.py" echo --peer-port "$PEER" >"$T/echo.log" 2>&1 &
-_bg_pids+=($!)
+restore_world
 ARGS=(--listening-ip=127.0.0.1 --listening-port="$P" --relay-ip=127.0.0.1 --no-tcp --no-tls
 	--no-dtls --user=alice:secret --realm=tern.test --allow-loopback-peers --workers=2
 	--redis-url="redis://127.0.0.1:$RP/3" --node-id=r1 --traffic-interval=1)
-restore() { "$PYTHON" "$INTEROP_DIR/restore.py" "$@" --port "$P" --peer-port "$PEER" --state "$T/state.json"; }
 records() { rcli --scan --pattern 'tern:alloc:{r1}:*' | grep -c .; }
 # the records that carry the channel: written by the workers after ChannelBind
 bound() { for k in $(rcli --scan --pattern 'tern:alloc:{r1}:*'); do rcli GET "$k"; done | grep -c 'ch=16384,'; }
@@ -43,8 +37,8 @@ for line in sys.stdin:
     n += e["event"] == sys.argv[1]
 print(n)' "$1"
 }
-# events_with_channel: clients with an event that counts one channel (changes
-# within one 50 ms flush make one event: a quick ChannelBind is in "allocated")
+# events_with_channel: clients with an event that counts one channel (the
+# "allocated" one is written before the ChannelBind; a "refreshed" one has it)
 events_with_channel() {
 	grep '^{' "$T/events" | "$PYTHON" -c '
 import json, sys

@@ -1618,8 +1618,11 @@ static void test_persist_tracks_changes(void **state)
 	uint64_t tag;
 
 	client_init(&c, 40100, "alice", "secret");
+	assert_false(relay_sync_urgent(w->r));
 	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_true(relay_sync_urgent(w->r)); /* a new one: written before its answer */
 	sync_into(w, &s, T0);
+	assert_false(relay_sync_urgent(w->r));
 	assert_int_equal(s.n_put, 1);
 	assert_int_equal(s.n_del, 0);
 	assert_int_equal(s.put[0].client.port, 40100);
@@ -1635,6 +1638,8 @@ static void test_persist_tracks_changes(void **state)
 	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
 	assert_int_equal(request(w, &c, TURN_REFRESH, NULL, NULL, T0 + 2, true), 0);
 	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub2, T0 + 3, true), 0);
+	assert_true(relay_sync_pending(w->r));
+	assert_false(relay_sync_urgent(w->r)); /* changes wait for the batch */
 	sync_into(w, &s, T0 + 3);
 	assert_int_equal(s.n_put, 1);
 	assert_false(s.put[0].fresh); /* "refreshed" */
@@ -1664,6 +1669,7 @@ static void test_persist_tracks_changes(void **state)
 	assert_int_equal(w->traffic, 1);
 	/* deleted: filed under its relayed address, with its tag, user and totals */
 	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 5, true), 0);
+	assert_true(relay_sync_urgent(w->r)); /* a deletion goes at once too */
 	sync_into(w, &s, T0 + 5);
 	assert_int_equal(s.n_put, 0);
 	assert_int_equal(s.n_del, 1);
