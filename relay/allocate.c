@@ -252,6 +252,7 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	uint8_t token[8];
 	bool v6_failed = false;
 	struct want w;
+	const char *domain = NULL;
 	int code;
 
 	if (a) { /* s7.2 step 2: a retransmit is answered again, else 437 */
@@ -263,11 +264,11 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	if (code)
 		return reply_error(r, k, m, auth, code, now, out, cap);
 	code = r->ops->admit ? r->ops->admit(r->ops->ctx, k, alloc_count(r->allocs) >=
-								  alloc_capacity(r->allocs), &alt)
+								  alloc_capacity(r->allocs), &alt, &domain)
 			     : 0;
 	if (code == STUN_ERR_TRY_ALTERNATE) {
 		stat_inc(&r->stats.redirected, 1);
-		return reply_alternate(r, m, auth, &alt, out, cap);
+		return reply_alternate(r, m, auth, &alt, domain, out, cap);
 	}
 	if (code) {
 		stat_inc(&r->stats.capacity_rejected, 1);

@@ -108,10 +108,11 @@ static inline void stat_inc(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
-/* 300 Try Alternate, naming alt in ALTERNATE-SERVER. */
+/* 300 Try Alternate, naming alt in ALTERNATE-SERVER, and domain (if not
+ * NULL) in ALTERNATE-DOMAIN. */
 struct relay_action reply_alternate(const struct relay *r, const struct stun_msg *req,
 				    const struct auth_result *auth, const struct stun_addr *alt,
-				    uint8_t *out, size_t cap);
+				    const char *domain, uint8_t *out, size_t cap);
 
 /* Request handlers; each answers into out. */
 struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,

@@ -138,12 +138,14 @@ struct relay_ops {
 	 * Before an Allocate takes anything, for client k (table_full: this
 	 * engine's table is): 0 to go on; STUN_ERR_TRY_ALTERNATE with alt set
 	 * to another node of the fleet, in k's family and transport, to answer
-	 * 300 with ALTERNATE-SERVER (RFC 8656 s7.2, RFC 8489 s10); or an error
-	 * code to answer instead (508 while a required store is away). NULL:
-	 * always go on.
+	 * 300 with ALTERNATE-SERVER (RFC 8656 s7.2, RFC 8489 s10), and *domain
+	 * set (or left NULL) to the name the client is to check that node's
+	 * certificate against, sent as ALTERNATE-DOMAIN (RFC 8489 s14.16: over
+	 * TLS and DTLS); or an error code to answer instead (508 while a
+	 * required store is away). NULL: always go on.
 	 */
 	int (*admit)(void *ctx, const struct relay_key *k, bool table_full,
-		     struct stun_addr *alt);
+		     struct stun_addr *alt, const char **domain);
 };
 
 enum relay_tcp_state { RELAY_TCP_GONE, RELAY_TCP_PENDING, RELAY_TCP_BOUND };

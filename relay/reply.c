@@ -60,7 +60,7 @@ struct relay_action reply_error(const struct relay *r, const struct relay_key *k
 
 struct relay_action reply_alternate(const struct relay *r, const struct stun_msg *req,
 				    const struct auth_result *auth, const struct stun_addr *alt,
-				    uint8_t *out, size_t cap)
+				    const char *domain, uint8_t *out, size_t cap)
 {
 	struct relay_action act = { .error = STUN_ERR_TRY_ALTERNATE, .peer_handle = -1 };
 	struct reply rp;
@@ -68,6 +68,8 @@ struct relay_action reply_alternate(const struct relay *r, const struct stun_msg
 	reply_start(&rp, r, req, auth, STUN_ERROR, out, cap);
 	stun_put_error(&rp.b, STUN_ERR_TRY_ALTERNATE, stun_reason(STUN_ERR_TRY_ALTERNATE));
 	stun_put_addr(&rp.b, STUN_ATTR_ALTERNATE_SERVER, alt, false);
+	if (domain)
+		stun_put(&rp.b, STUN_ATTR_ALTERNATE_DOMAIN, domain, strlen(domain));
 	act.reply_len = reply_finish(&rp, r);
 	return act;
 }

@@ -72,6 +72,20 @@ static bool check_ws_prefix(const char *v, char *why, size_t n)
 	return false;
 }
 
+/* alternate-domain: a DNS name every node's certificate is valid for. */
+static bool check_domain(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+	bool ok = len >= 1 && len <= 253 && v[0] != '.' && v[0] != '-' && v[len - 1] != '.';
+
+	for (size_t i = 0; ok && i < len; i++)
+		ok = isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '.';
+	if (ok)
+		return true;
+	snprintf(why, n, "'%s' is not a DNS name", v);
+	return false;
+}
+
 /* stats-token: 16 to 256 printable characters, no spaces (it goes in a header). */
 static bool check_token(const char *v, char *why, size_t n)
 {
@@ -286,6 +300,10 @@ const struct config_opt config_options[] = {
 	     "that relayed anything gets on tern:events."),
 	NUM("drain-min-allocations", T_INT, drain_min_allocations, 0, 100000000, "0", "N",
 	    "After SIGUSR1 (draining: no new allocations), stop once at most N remain."),
+	{ .name = "alternate-domain", .type = T_STR, .off = FIELD(alternate_domain),
+	  .arg = "NAME", .check = check_domain,
+	  .help = "With redis-url: the fleet's TLS certificate name, sent as ALTERNATE-DOMAIN "
+		  "when a TLS or DTLS client is sent to another node (300)." },
 	FLAG("redis-required", redis_required,
 	     "Refuse new allocations (508) while Redis is unreachable, instead of "
 	     "taking them on local state."),

@@ -110,6 +110,7 @@ struct config {
 	/* stats endpoint */
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
 	char *stats_token;  /* Bearer token for /allocations and the admin actions */
+	char *alternate_domain; /* ALTERNATE-DOMAIN with 300 over TLS and DTLS, or NULL */
 	/* the WireGuard responder: on when wg_config is set */
 	char *wg_config;        /* wg(8) setconf file: keys and peers */
 	uint16_t wg_listening_port; /* 0: the file's ListenPort, else 51820 */

@@ -4,10 +4,14 @@
  * counter at some recent value, never a torn one. The endpoint binds to
  * loopback by default (DESIGN.md s7); it serves nothing that changes state.
  */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/resource.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -126,6 +130,45 @@ static void fleet_metrics(struct evbuffer *b, const struct fleet_view *v)
 	evbuffer_add_printf(b, "tern_fleet_wg_sessions %llu\n", (unsigned long long)sessions);
 }
 
+/* The standard process metrics (Prometheus client libraries' names). */
+static void process_metrics(struct evbuffer *b, const struct stats *s)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	unsigned long long vsz = 0, rss = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	int fds = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	DIR *d = opendir("/proc/self/fd");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &vsz, &rss) != 2)
+			vsz = rss = 0;
+		fclose(f);
+	}
+	for (struct dirent *e; d && (e = readdir(d));)
+		fds += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	getrusage(RUSAGE_SELF, &ru);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = 0;
+	help(b, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+	evbuffer_add_printf(b, "process_cpu_seconds_total %.3f\n",
+			    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	help(b, "process_resident_memory_bytes", "gauge", "Resident memory size.");
+	evbuffer_add_printf(b, "process_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
+	help(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size.");
+	evbuffer_add_printf(b, "process_virtual_memory_bytes %llu\n", vsz * (unsigned long long)page);
+	help(b, "process_open_fds", "gauge", "Open file descriptors.");
+	evbuffer_add_printf(b, "process_open_fds %d\n", fds - (d ? 1 : 0)); /* not the listing's */
+	help(b, "process_max_fds", "gauge", "The open-file limit.");
+	evbuffer_add_printf(b, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+	help(b, "process_start_time_seconds", "gauge", "Start time, seconds since the epoch.");
+	evbuffer_add_printf(b, "process_start_time_seconds %lld\n", (long long)s->started);
+}
+
 static void write_metrics(struct evbuffer *b, const struct stats *s,
 			  const struct counters *c)
 {
@@ -186,6 +229,13 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 	evbuffer_add_printf(b, "tern_draining %d\n", atomic_load(&s->srv->draining) ? 1 : 0);
 	help(b, "tern_build_info", "gauge", "Build information.");
 	evbuffer_add_printf(b, "tern_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	help(b, "tern_worker_loop_lag_seconds", "gauge",
+	     "How late each worker's event loop last ran a one-second timer.");
+	for (int i = 0; i < s->srv->n_workers; i++)
+		evbuffer_add_printf(b, "tern_worker_loop_lag_seconds{worker=\"%d\"} %.6f\n", i,
+				    (double)atomic_load_explicit(&s->srv->workers[i]->loop_lag_us,
+								 memory_order_relaxed) / 1e6);
+	process_metrics(b, s);
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)

@@ -94,7 +94,7 @@ static void ops_quota_give(void *ctx, const uint8_t *user, size_t len)
  * if there is one.
  */
 static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
-		     struct stun_addr *alt)
+		     struct stun_addr *alt, const char **domain)
 {
 	const struct worker *w = ctx;
 	const struct server *srv = w->srv;
@@ -106,8 +106,15 @@ static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
 	if (!table_full && !store_full(srv))
 		return 0;
 	alternate = store_alternate(srv->store, srv->spec[k->listener].tp, k->client.family, alt);
-	if (alternate)
+	if (alternate) {
+		enum transport tp = srv->spec[k->listener].tp;
+
+		/* RFC 8489 s14.16: a TLS client checks the next node's certificate */
+		if ((tp == TP_TLS || tp == TP_DTLS) && srv->cfg->alternate_domain &&
+		    *srv->cfg->alternate_domain)
+			*domain = srv->cfg->alternate_domain;
 		return STUN_ERR_TRY_ALTERNATE;
+	}
 	/* draining takes nothing new; merely full, the engine answers 486/508 */
 	return atomic_load(&srv->draining) ? STUN_ERR_INSUFFICIENT_CAPACITY : 0;
 }
@@ -128,6 +135,25 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	relay_tick(w->engine, now);
 	if (w->id == 0) /* one sweeper is enough for the shared table */
 		reserve_expire(w->srv->reserve, now);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Every second: how much later than a second after the last one it ran. */
+static void worker_on_probe(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = mono_us(), due = w->probe_last_us + 1000000;
+
+	atomic_store_explicit(&w->loop_lag_us, w->probe_last_us && now > due ? now - due : 0,
+			      memory_order_relaxed);
+	w->probe_last_us = now;
 }
 
 uint64_t worker_now_ms(struct worker *w)
@@ -187,6 +213,11 @@ struct worker *worker_new(const struct server *srv, int id, char *err, size_t er
 	}
 	if (srv->turn && start_engine(w, err, errlen) < 0)
 		goto fail;
+	w->probe = event_new(w->base, -1, EV_PERSIST, worker_on_probe, w);
+	if (!w->probe || event_add(w->probe, &(struct timeval){ 1, 0 }) < 0) {
+		snprintf(err, errlen, "worker %d: out of memory", id);
+		goto fail;
+	}
 	/* the responder's answers to this worker's TURN and WebSocket clients */
 	if (srv->handover &&
 	    (!(w->handover_ev = event_new(w->base, handover_down(srv->handover, id)->efd,
@@ -244,6 +275,8 @@ void worker_free(struct worker *w)
 		event_free(w->tick);
 	if (w->handover_ev)
 		event_free(w->handover_ev);
+	if (w->probe)
+		event_free(w->probe);
 	wsconn_table_free(w);
 	for (int i = 0; i < w->n_stream; i++)
 		stream_listener_free(w->stream[i]);

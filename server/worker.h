@@ -86,6 +86,11 @@ struct worker {
 	struct records *records;   /* allocation records in Redis, or NULL */
 	struct peer_table *peers;
 	struct event *tick;
+	/* how late the loop ran a 1 s timer, last time, in microseconds (the
+	 * worker writes, the stats endpoint reads) */
+	struct event *probe;
+	uint64_t probe_last_us;
+	_Atomic uint64_t loop_lag_us;
 	struct event *handover_ev; /* the responder's answers (handover.h), or NULL */
 	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */
 	struct udp_sock *udp[LISTENERS_MAX];

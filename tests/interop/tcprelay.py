@@ -16,6 +16,8 @@ with its own TCP peer on loopback, and prints what it saw as key=value lines
   unbound   Connect, then never bind: how long until the peer is let go
   release   Refresh(0) while joined: do both connections end?
   udpalloc  Allocate over UDP (TCP unless --transport udp)
+  alloc     Allocate over --proto tcp or tls: the answer, and with a 300
+            ALTERNATE-SERVER and ALTERNATE-DOMAIN
 """
 import argparse
 import hashlib
@@ -149,6 +151,12 @@ def allocate(t, facts):
         attrs.append((REQUESTED_ADDRESS_FAMILY, b"\x02\0\0\0"))
     cls, got, code, tid = t.request(ALLOCATE, attrs)
     facts["allocate"] = code or "ok"
+    if code == 300 and 0x8023 in got:  # ALTERNATE-SERVER (not XORed), ALTERNATE-DOMAIN
+        v = got[0x8023]
+        fam = socket.AF_INET6 if v[1] == 2 else socket.AF_INET
+        ip = socket.inet_ntop(fam, v[4:20] if v[1] == 2 else v[4:8])
+        facts["alternate"] = fmt_sockaddr((ip, struct.unpack("!H", v[2:4])[0]))
+        facts["domain"] = got[0x8003].decode() if 0x8003 in got else "none"
     if cls != 2:
         return None
     relayed = decode_addr(got[XOR_RELAYED_ADDRESS], struct.pack("!I", MAGIC) + tid)
@@ -402,6 +410,13 @@ def cmd_udpalloc(a):
     emit(facts)
 
 
+def cmd_alloc(a):
+    """One Allocate over a stream (--proto), what it answered."""
+    facts = {}
+    allocate(Turn(a), facts)
+    emit(facts)
+
+
 def emit(facts):
     for k, v in facts.items():
         print("%s=%s" % (k, v))
@@ -410,7 +425,7 @@ def emit(facts):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("cmd", choices=("connect", "accept", "refused", "nopermit", "twice",
-                                   "stranger", "unbound", "release", "udpalloc"))
+                                   "stranger", "unbound", "release", "udpalloc", "alloc"))
     p.add_argument("--server", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--proto", choices=("tcp", "tls"), default="tcp")
@@ -428,7 +443,8 @@ def main():
     a.no_permission = a.cmd == "nopermit"
     {"connect": cmd_connect, "accept": cmd_accept, "nopermit": cmd_accept,
      "refused": cmd_refused, "twice": cmd_twice, "stranger": cmd_stranger,
-     "unbound": cmd_unbound, "release": cmd_release, "udpalloc": cmd_udpalloc}[a.cmd](a)
+     "unbound": cmd_unbound, "release": cmd_release, "udpalloc": cmd_udpalloc,
+     "alloc": cmd_alloc}[a.cmd](a)
 
 
 if __name__ == "__main__":

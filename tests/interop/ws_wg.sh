@@ -27,7 +27,8 @@ P=$(port_pick 1) || bail "no free ports"
 Q=$(port_pick 1) || bail "no free ports"
 check "ternd starts with wg-config, TCP and TLS, no TURN users" \
 	tern_start --listening-ip=127.0.0.1 --listening-port="$P" --tls-listening-port="$Q" \
-	--cert="$T/certs/cert.pem" --pkey="$T/certs/key.pem" --no-dtls --wg-config="$T/srv.conf" || exit 0
+	--cert="$T/certs/cert.pem" --pkey="$T/certs/key.pem" --no-dtls --wg-config="$T/srv.conf" \
+	--wg-name="tw$$" || exit 0
 KEYS=(--private "$(cat "$T/py.key")" --server-key "$SP")
 
 is "one datagram a binary message on ws:// /wg: handshake" \

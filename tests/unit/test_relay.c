@@ -218,10 +218,12 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 }
 
 static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
-		   struct stun_addr *alt)
+		   struct stun_addr *alt, const char **domain)
 {
 	struct fake *f = ctx;
 
+	if (k->transport == TURN_TRANSPORT_TCP)
+		*domain = "relay.example.org";
 	f->saw_table_full = table_full;
 	if (f->refuse)
 		return f->refuse;
@@ -1792,9 +1794,17 @@ static void test_fleet_redirect_300(void **state)
 	assert_true(stun_attr_addr(&c.resp, &c.resp.a[SA_ALTERNATE_SERVER], false, &alt));
 	assert_int_equal(alt.port, 3479);
 	assert_int_equal(alt.ip[0], 198);
+	assert_null(c.resp.a[SA_ALTERNATE_DOMAIN].v); /* not over TLS */
+	/* over a stream the shell may name the domain (RFC 8489 s14.16) */
+	client_init(&c, 40220, "alice", "secret");
+	c.k.transport = TURN_TRANSPORT_TCP;
+	c.k.conn = 11;
+	assert_int_equal(allocate(w, &c, T0), 300);
+	assert_int_equal(c.resp.a[SA_ALTERNATE_DOMAIN].len, strlen("relay.example.org"));
+	assert_memory_equal(c.resp.a[SA_ALTERNATE_DOMAIN].v, "relay.example.org", 17);
 	assert_int_equal(w->f.n_open, 1);  /* nothing opened, nothing counted */
 	assert_int_equal(w->f.used, 1);
-	assert_int_equal(relay_stats(w->r)->redirected, 1);
+	assert_int_equal(relay_stats(w->r)->redirected, 2);
 	/* a full table is the engine's own reason */
 	w->f.full = false;
 	for (uint16_t p = 40202; p < 40202 + 7; p++) {
