@@ -21,6 +21,7 @@
 #include "server/dtls.h"
 #include "server/handover.h"
 #include "server/log.h"
+#include "server/notify.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
 #include "relay/policy.h"
@@ -86,6 +87,7 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
 static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: stopping", (int)sig);
+	notify_stopping(sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopbreak(arg);
 }
 
@@ -98,6 +100,7 @@ static void main_on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	if (left > (uint64_t)srv->cfg->drain_min_allocations)
 		return;
 	log_info("drained: %llu allocations left, stopping", (unsigned long long)left);
+	notify_stopping("drained");
 	event_base_loopbreak(srv->base);
 }
 
@@ -122,10 +125,12 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 
+	notify_reloading();
 	log_reopen();
 	log_info("SIGHUP: log reopened, credentials read again");
 	store_reload(srv->store);
 	wg_reload(srv->wg);
+	notify_reloaded();
 }
 
 static int worker_count(const struct config *c)
@@ -282,7 +287,9 @@ static int run(struct server *srv, struct event_base *base, char *err, size_t er
 	}
 	log_listeners(srv);
 	log_info("ternd ready: %d workers", srv->n_workers);
+	notify_ready(srv);
 	event_base_dispatch(base);
+	notify_free();
 	if (store_lost(srv->store))
 		snprintf(err, errlen, "stopped: node-id %s is held by another ternd",
 			 store_node_id(srv->store));
