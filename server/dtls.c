@@ -343,6 +343,12 @@ static void stranger(struct dtls_listener *l, struct dtls_session *old,
 {
 	int r;
 
+	/* a spare made before a certificate reload: the next client gets the new one */
+	if (l->spare && SSL_get_SSL_CTX(l->spare) != l->w->srv->dtls) {
+		SSL_free(l->spare); /* and its BIOs */
+		l->spare = NULL;
+		l->spare_rbio = NULL;
+	}
 	if (!fresh_hello(l->rx, n) || l->n >= DTLS_SESSIONS_MAX ||
 	    (!l->spare && !make_spare(l))) {
 		counter_inc(&l->w->counters.dropped[TP_DTLS][DROP_UNKNOWN_PROTOCOL]);

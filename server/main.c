@@ -121,6 +121,32 @@ static void main_on_drain(evutil_socket_t sig, short what, void *arg)
 	main_on_drain_tick(-1, 0, srv);
 }
 
+/* The certificate and key files read again (certbot renewed them): new TLS
+ * and DTLS clients get the new ones, sessions under way keep theirs. A
+ * file that does not load changes nothing. */
+static void reload_certs(struct server *srv, const char *why)
+{
+	char err[CONFIG_ERR_LEN] = "";
+	SSL_CTX *tls = NULL, *dtls = NULL;
+
+	if (!srv->tls && !srv->dtls)
+		return;
+	if ((srv->tls && !(tls = tls_server_ctx(srv->cfg, err, sizeof err))) ||
+	    (srv->dtls && !(dtls = tls_dtls_ctx(srv->cfg, err, sizeof err)))) {
+		log_err("%s: certificate not reloaded, the old one stays: %s", why, err);
+		SSL_CTX_free(tls);
+		return;
+	}
+	if (dtls)
+		dtls_prepare_ctx(dtls);
+	/* the context before last is surely out of every worker's hands by now */
+	SSL_CTX_free(srv->tls_old);
+	SSL_CTX_free(srv->dtls_old);
+	srv->tls_old = tls ? atomic_exchange(&srv->tls, tls) : NULL;
+	srv->dtls_old = dtls ? atomic_exchange(&srv->dtls, dtls) : NULL;
+	log_info("%s: certificate %s reloaded for new TLS and DTLS clients", why, srv->cfg->cert);
+}
+
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -130,7 +156,14 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: log reopened, credentials read again");
 	store_reload(srv->store);
 	wg_reload(srv->wg);
+	reload_certs(srv, "SIGHUP");
 	notify_reloaded();
+}
+
+/* SIGUSR2: coturn's certificate reload. */
+static void main_on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+	reload_certs(arg, "SIGUSR2");
 }
 
 static int worker_count(const struct config *c)
@@ -244,10 +277,10 @@ static void release(struct server *srv)
 	for (int i = 0; i < srv->n_workers; i++)
 		worker_free(srv->workers[i]);
 	handover_free(srv->handover);
-	if (srv->tls)
-		SSL_CTX_free(srv->tls);
-	if (srv->dtls)
-		SSL_CTX_free(srv->dtls);
+	SSL_CTX_free(srv->tls);
+	SSL_CTX_free(srv->dtls);
+	SSL_CTX_free(srv->tls_old);
+	SSL_CTX_free(srv->dtls_old);
 	turn_teardown(srv);
 	srclimit_free(srv->streams);
 }
@@ -311,7 +344,7 @@ int main(int argc, char **argv)
 {
 	static struct server srv; /* big (listener table); lives for the process */
 	char err[CONFIG_ERR_LEN] = "";
-	struct event *sig[4] = { NULL };
+	struct event *sig[5] = { NULL };
 	struct event_base *base = NULL;
 	struct config cfg;
 	bool check = false;
@@ -351,8 +384,9 @@ int main(int argc, char **argv)
 	sig[1] = evsignal_new(base, SIGINT, main_on_stop, base);
 	sig[2] = evsignal_new(base, SIGHUP, main_on_hup, &srv);
 	sig[3] = evsignal_new(base, SIGUSR1, main_on_drain, &srv);
+	sig[4] = evsignal_new(base, SIGUSR2, main_on_usr2, &srv);
 	srv.base = base;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (sig[i])
 			evsignal_add(sig[i], NULL);
 	if (run(&srv, base, err, sizeof err) == 0)
@@ -361,7 +395,7 @@ out:
 	if (rc)
 		log_err("%s", *err ? err : "start-up failed");
 	release(&srv);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (sig[i])
 			event_free(sig[i]);
 	if (srv.drain_tick)

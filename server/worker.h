@@ -34,8 +34,12 @@ struct server {
 	const struct config *cfg;
 	struct listener_spec spec[LISTENERS_MAX];
 	int n_spec;
-	SSL_CTX *tls;  /* NULL when TLS is off */
-	SSL_CTX *dtls; /* NULL when DTLS is off */
+	/* NULL when TLS (DTLS) is off. SIGHUP may swap in a context with a new
+	 * certificate (main thread); the one it replaced lives on until the
+	 * next swap or exit, for a worker that had just read it (tls_reload) */
+	SSL_CTX *_Atomic tls;
+	SSL_CTX *_Atomic dtls;
+	SSL_CTX *tls_old, *dtls_old;
 	/* TURN: NULL auth means STUN only (no credentials configured) */
 	struct relay_config relay;
 	bool turn;
