@@ -162,9 +162,10 @@ static void list_in_worker(evutil_socket_t fd, short what, void *arg)
 
 	if (p->w->engine && p->rows)
 		relay_each(p->w->engine, worker_now_ms(p->w), list_one, p);
-	if (atomic_fetch_sub(&j->pending, 1) == 1 &&
-	    event_base_once(j->base, -1, EV_TIMEOUT, finish, j, NULL) < 0)
-		return; /* cannot happen short of memory; the request times out */
+	/* the last one hands the job back; should that fail (no memory), the
+	 * job stays and evhttp's 10 s timeout answers the client */
+	if (atomic_fetch_sub(&j->pending, 1) == 1)
+		event_base_once(j->base, -1, EV_TIMEOUT, finish, j, NULL);
 }
 
 /* Back in the main thread: the page, from every worker's rows in turn. */
