@@ -221,9 +221,13 @@ struct relay_action relay_from_client(struct relay *r, const struct relay_key *k
 			stat_inc(&r->stats.auth_failures[auth.reason], 1);
 		if (!unauth_allow(r, k, auth.reason, now_ms)) {
 			stat_inc(&r->stats.rate_limited, 1);
+			none.limited = true;
 			return none;
 		}
-		return reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
+		act = reply_error(r, k, m, &auth, auth.code, now_ms, out, cap);
+		if (auth.reason != AUTH_NO_INTEGRITY)
+			act.auth_fail = (uint8_t)auth.reason;
+		return act;
 	}
 	/* over UDP, the source's challenge was a client's, not aimed at a
 	 * victim (over TCP and TLS challenges cost nothing to refund) */

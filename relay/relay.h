@@ -194,6 +194,11 @@ struct relay_action {
 	bool local;
 	uint8_t local_index;
 	uint32_t alloc; /* the allocation's id, for an answer from that service */
+	/* for the shell's log: credentials that failed (enum auth_fail, never
+	 * AUTH_NO_INTEGRITY, the normal challenge), or a request left
+	 * unanswered because its source is over the unauthenticated budget */
+	uint8_t auth_fail;
+	bool limited;
 };
 
 struct relay;

@@ -272,6 +272,9 @@ const struct config_opt config_options[] = {
 	STR("log-file", log_file, "FILE", "Log to FILE, or to stdout or stderr (the default)."),
 	FLAG("syslog", syslog, "Log to syslog (facility daemon)."),
 	FLAG("log-json", log_json, "Write log lines as JSON objects."),
+	SECS("log-repeat-interval", log_repeat_interval, 0, 86400, "60",
+	     "Bad input from one source (failed credentials, malformed messages, refused "
+	     "connections) is logged once this long, then as a count; 0: every time."),
 	{ .name = "verbose", .type = T_LEVEL, .off = FIELD(verbose),
 	  .help = "Log debug messages too (also -v)." },
 	{ .name = "Verbose", .type = T_LEVEL, .off = FIELD(verbose),

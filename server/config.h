@@ -107,6 +107,7 @@ struct config {
 	bool syslog;
 	bool log_json;
 	int verbose; /* enum log_level; `verbose` flag means INFO+1 */
+	int log_repeat_interval; /* seconds: bad input from one source, one line */
 	/* stats endpoint */
 	char *stats_listen; /* "127.0.0.1:9641"; "" or "off" disables */
 	char *stats_token;  /* Bearer token for /allocations and the admin actions */

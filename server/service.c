@@ -6,11 +6,41 @@
  */
 #include "server/peer.h"
 #include "server/service.h"
+#include "server/srclog.h"
 #include "store/store.h"
+
+enum { LOG_USER_MAX = 64 }; /* bytes of a username a log line shows */
 
 static void drop(struct worker *w, enum transport tp, enum drop_reason r)
 {
 	counter_inc(&w->counters.dropped[tp][r]);
+}
+
+/* Bad input from src: counted always, logged by srclog (once an interval). */
+static void malformed(struct worker *w, enum transport tp, enum drop_reason r,
+		      const struct stun_addr *src)
+{
+	drop(w, tp, r);
+	srclog_note(w->srclog, SRCLOG_MALFORMED, counters_transport_name(tp), src,
+		    worker_now_ms(w), "dropped: %s", counters_drop_name(r));
+}
+
+/* What the engine said of a request's credentials, for the log. A stale
+ * nonce is routine (the client retries with the fresh one), not bad input. */
+static void say_auth(struct worker *w, enum transport tp, const struct stun_msg *m,
+		     const struct stun_addr *src, const struct relay_action *a)
+{
+	const struct stun_attr *u = &m->a[SA_USERNAME];
+	int ulen = u->v ? (u->len > LOG_USER_MAX ? LOG_USER_MAX : u->len) : 0;
+
+	if (a->limited)
+		srclog_note(w->srclog, SRCLOG_LIMITED, counters_transport_name(tp), src,
+			    worker_now_ms(w), "unanswered: over the unauthenticated budget");
+	else if (a->auth_fail && a->auth_fail != AUTH_STALE_NONCE)
+		srclog_note(w->srclog, SRCLOG_AUTH, counters_transport_name(tp), src,
+			    worker_now_ms(w), "%d %s, user \"%.*s%s\"", a->error,
+			    auth_fail_name((enum auth_fail)a->auth_fail), ulen,
+			    u->v ? (const char *)u->v : "", u->v && u->len > ulen ? "..." : "");
 }
 
 static struct relay_key key_of(const struct worker *w, const struct listener_spec *ls,
@@ -59,7 +89,7 @@ static void channel_data(struct worker *w, const struct listener_spec *ls,
 	uint16_t ch, dlen;
 
 	if (!w->engine || !channel_parse(p, len, &ch, &data, &dlen)) {
-		drop(w, ls->tp, DROP_UNKNOWN_PROTOCOL);
+		malformed(w, ls->tp, DROP_UNKNOWN_PROTOCOL, src);
 		return;
 	}
 	a = relay_from_client_channel(w->engine, &k, ch, data, dlen, worker_now_ms(w));
@@ -76,6 +106,8 @@ static struct service_reply turn(struct worker *w, const struct listener_spec *l
 
 	a = relay_from_client(w->engine, &k, m, worker_now_ms(w), out, cap);
 	store_records_now(w); /* before the answer: see relay_sync_urgent() */
+	if (a.auth_fail || a.limited)
+		say_auth(w, ls->tp, m, src, &a);
 	to_peer(w, ls->tp, &k, &a);
 	if (a.reply_len)
 		counter_inc(&w->counters.responses[ls->tp][a.error ? AC_ERROR : AC_SUCCESS]);
@@ -99,12 +131,12 @@ struct service_reply service_handle(struct worker *w, const struct listener_spec
 		return sr;
 	}
 	if (!stun_looks_like(p, len)) {
-		drop(w, tp, DROP_UNKNOWN_PROTOCOL);
+		malformed(w, tp, DROP_UNKNOWN_PROTOCOL, src);
 		return sr;
 	}
 	e = stun_parse(&m, p, len);
 	if (e != STUN_OK) {
-		drop(w, tp, (enum drop_reason)e);
+		malformed(w, tp, (enum drop_reason)e, src);
 		return sr;
 	}
 	if (m.cls == STUN_REQUEST)

@@ -14,7 +14,6 @@
 
 struct slot {
 	uint64_t prefix;    /* IPv4 address, or the top 64 bits of IPv6 */
-	uint64_t logged_ms; /* last srclimit_should_log() that said yes */
 	uint32_t n;         /* connections held */
 	uint8_t family;     /* STUN_FAMILY_*, 0: free */
 };
@@ -24,7 +23,6 @@ struct srclimit {
 	struct slot *s;
 	uint32_t mask;
 	uint32_t per_source, total, open;
-	uint64_t logged_ms; /* for sources without a slot */
 	uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
@@ -149,28 +147,6 @@ void srclimit_give(struct srclimit *sl, const struct stun_addr *src)
 			remove_at(sl, (uint32_t)(s - sl->s));
 	}
 	pthread_mutex_unlock(&sl->lock);
-}
-
-bool srclimit_should_log(struct srclimit *sl, const struct stun_addr *src, uint64_t now_ms,
-			 uint64_t interval_ms)
-{
-	uint64_t *at = &sl->logged_ms, prefix;
-	uint8_t family;
-	bool yes;
-
-	pthread_mutex_lock(&sl->lock);
-	if (ratelimit_source(src, &family, &prefix)) {
-		struct slot *s = lookup(sl, family, prefix);
-
-		if (s->family)
-			at = &s->logged_ms;
-	}
-	/* workers' clocks are cached per loop round: one may be behind */
-	yes = !*at || (now_ms >= *at && now_ms - *at >= interval_ms);
-	if (yes)
-		*at = now_ms;
-	pthread_mutex_unlock(&sl->lock);
-	return yes;
 }
 
 uint32_t srclimit_open(struct srclimit *sl)

@@ -39,12 +39,6 @@ void srclimit_free(struct srclimit *sl);
 enum srclimit_verdict srclimit_take(struct srclimit *sl, const struct stun_addr *src);
 void srclimit_give(struct srclimit *sl, const struct stun_addr *src);
 
-/* Whether to log something about src now: at most once per interval_ms
- * per source that holds connections, and once per interval_ms for all
- * sources that hold none. */
-bool srclimit_should_log(struct srclimit *sl, const struct stun_addr *src, uint64_t now_ms,
-			 uint64_t interval_ms);
-
 /* Connections held now, all sources. */
 uint32_t srclimit_open(struct srclimit *sl);
 

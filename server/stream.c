@@ -28,6 +28,7 @@
 #include "server/netaddr.h"
 #include "server/service.h"
 #include "server/srclimit.h"
+#include "server/srclog.h"
 #include "server/stream.h"
 #include "server/stream_conn.h"
 #include "server/tcprelay.h"
@@ -35,7 +36,6 @@
 
 enum {
 	STREAM_REPLY_MAX = 4096,     /* a STUN reply, RFC 5780 PADDING included */
-	STREAM_LOG_EVERY_MS = 60000, /* a refusal or closure, per source */
 };
 
 struct stream_listener {
@@ -86,20 +86,12 @@ static void arm(struct event *ev, uint64_t ms)
 	evtimer_add(ev, &tv);
 }
 
-/* Log why c is refused or closed, at most once a minute for its source. */
+/* Log why c is refused or closed: once an interval for its source (srclog.h). */
 static void say(struct worker *w, enum transport tp, const struct stun_addr *peer,
-		enum stream_close why, const char *detail)
+		bool refused, const char *detail)
 {
-	char a[NETADDR_STRLEN];
-	struct sockaddr_storage ss;
-
-	if (!srclimit_should_log(w->srv->streams, peer, worker_now_ms(w), STREAM_LOG_EVERY_MS))
-		return;
-	netaddr_from_stun(peer, &ss);
-	log_info("%s %s: connection %s: %s (this source's next such message in a minute at "
-		 "the earliest)", counters_transport_name(tp),
-		 netaddr_str((const struct sockaddr *)&ss, a, sizeof a),
-		 why <= SC_TOTAL_LIMIT ? "refused" : "closed", detail);
+	srclog_note(w->srclog, SRCLOG_STREAM, counters_transport_name(tp), peer,
+		    worker_now_ms(w), "connection %s: %s", refused ? "refused" : "closed", detail);
 }
 
 void stream_conn_close(struct stream_conn *c)
@@ -112,9 +104,9 @@ void stream_conn_arm(struct stream_conn *c, uint64_t ms)
 	arm(c->deadline, ms);
 }
 
-void stream_conn_say(struct stream_conn *c, enum stream_close why, const char *detail)
+void stream_conn_say(struct stream_conn *c, const char *detail)
 {
-	say(c->w, c->ls->tp, &c->peer, why, detail);
+	say(c->w, c->ls->tp, &c->peer, false, detail);
 }
 
 /*
@@ -148,7 +140,7 @@ static void stream_on_deadline(evutil_socket_t fd, short what, void *arg)
 	if (!c->talked)
 		why = SC_FIRST_MESSAGE;
 	counter_inc(&c->w->counters.stream_closed[c->ls->tp][why]);
-	say(c->w, c->ls->tp, &c->peer, why,
+	say(c->w, c->ls->tp, &c->peer, false,
 	    why == SC_IDLE ? "quiet, with no allocation (stream-idle-timeout)"
 			   : "no handshake and first message in time (stream-handshake-timeout)");
 	conn_close(c);
@@ -197,6 +189,7 @@ static void stream_on_read(struct bufferevent *bev, void *arg)
 
 		if (n < 0) {
 			counter_inc(&c->w->counters.dropped[c->ls->tp][DROP_UNKNOWN_PROTOCOL]);
+			say(c->w, c->ls->tp, &c->peer, false, "neither STUN, ChannelData nor HTTP");
 			conn_close(c);
 			return;
 		}
@@ -307,7 +300,7 @@ static void stream_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		enum stream_close why = v == SRCLIMIT_SOURCE ? SC_SOURCE_LIMIT : SC_TOTAL_LIMIT;
 
 		counter_inc(&w->counters.stream_closed[tp][why]);
-		say(w, tp, &peer, why,
+		say(w, tp, &peer, true,
 		    why == SC_SOURCE_LIMIT ? "this source holds max-stream-connections-per-source"
 					   : "max-stream-connections are open");
 		close(fd);

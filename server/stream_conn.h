@@ -46,7 +46,7 @@ bool stream_conn_message(struct stream_conn *c, const uint8_t *p, size_t len);
 void stream_conn_linger(struct stream_conn *c);
 /* (Re)arm c's deadline ms from now. */
 void stream_conn_arm(struct stream_conn *c, uint64_t ms);
-/* Count and log why c is refused or closed (at most once a minute a source). */
-void stream_conn_say(struct stream_conn *c, enum stream_close why, const char *detail);
+/* Log why c is closed (once an interval for its source: server/srclog.h). */
+void stream_conn_say(struct stream_conn *c, const char *detail);
 
 #endif

@@ -18,6 +18,7 @@
 #include "server/peer.h"
 #include "server/quota.h"
 #include "server/reserve.h"
+#include "server/srclog.h"
 #include "server/stream.h"
 #include "server/tcprelay.h"
 #include "server/udp.h"
@@ -154,6 +155,13 @@ static void worker_on_probe(evutil_socket_t fd, short what, void *arg)
 	atomic_store_explicit(&w->loop_lag_us, w->probe_last_us && now > due ? now - due : 0,
 			      memory_order_relaxed);
 	w->probe_last_us = now;
+	srclog_tick(w->srclog, worker_now_ms(w));
+}
+
+static void srclog_to_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	log_info("%s", line);
 }
 
 uint64_t worker_now_ms(struct worker *w)
@@ -207,7 +215,9 @@ struct worker *worker_new(const struct server *srv, int id, char *err, size_t er
 		w->udp_fd[i] = -1;
 	w->base = event_base_new();
 	w->batch = udp_batch_new();
-	if (!w->base || !w->batch) {
+	w->srclog = srclog_new((uint64_t)srv->cfg->log_repeat_interval * 1000, srclog_to_log,
+			       NULL);
+	if (!w->base || !w->batch || !w->srclog) {
 		snprintf(err, errlen, "worker %d: out of memory", id);
 		goto fail;
 	}
@@ -283,6 +293,7 @@ void worker_free(struct worker *w)
 	for (int i = 0; i < w->n_udp; i++)
 		udp_close(w->udp[i]);
 	udp_batch_free(w->batch);
+	srclog_free(w->srclog);
 	if (w->base)
 		event_base_free(w->base);
 	free(w);

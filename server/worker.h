@@ -95,6 +95,7 @@ struct worker {
 	struct event *probe;
 	uint64_t probe_last_us;
 	_Atomic uint64_t loop_lag_us;
+	struct srclog *srclog; /* bad input, logged by source (srclog.h) */
 	struct event *handover_ev; /* the responder's answers (handover.h), or NULL */
 	int udp_fd[LISTENERS_MAX]; /* by listener spec index, -1 if not UDP */
 	struct udp_sock *udp[LISTENERS_MAX];

@@ -346,10 +346,12 @@ bool wsconn_deliver(struct worker *w, uint32_t id, const uint8_t *p, size_t len)
 /* Answer with status and close once it is written. */
 static void refuse(struct stream_conn *c, int status, enum ws_refusal why, const char *text)
 {
-	char out[WS_RESPONSE_MAX];
+	char out[WS_RESPONSE_MAX], detail[128];
 	size_t n = ws_response(out, sizeof out, status, NULL, NULL, text);
 
 	counter_inc(&c->w->counters.ws_refused[why]);
+	snprintf(detail, sizeof detail, "HTTP %d: %s", status, text);
+	stream_conn_say(c, detail);
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	if (n)
 		evbuffer_add(bufferevent_get_output(c->bev), out, n);
@@ -492,7 +494,7 @@ void wsconn_on_deadline(struct stream_conn *c)
 	}
 	if (now >= c->last_ms + idle && !holds_session(c, now)) {
 		counter_inc(&c->w->counters.stream_closed[c->ls->tp][SC_IDLE]);
-		stream_conn_say(c, SC_IDLE, "WebSocket quiet, with no allocation or session "
+		stream_conn_say(c, "WebSocket quiet, with no allocation or session "
 					   "(stream-idle-timeout)");
 		close_with(ws, WSLAY_CODE_GOING_AWAY, "idle");
 		flush(c);

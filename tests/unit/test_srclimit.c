@@ -119,22 +119,6 @@ static void test_churn(void **state)
 	srclimit_free(sl);
 }
 
-static void test_log_once_per_interval(void **state)
-{
-	struct srclimit *sl = srclimit_new(0, 10);
-	struct stun_addr a = v4(0xc0000201, 1), b = v4(0xc0000202, 1);
-
-	assert_int_equal(srclimit_take(sl, &a), SRCLIMIT_OK);
-	assert_true(srclimit_should_log(sl, &a, 1000, 60000));
-	assert_false(srclimit_should_log(sl, &a, 2000, 60000));
-	assert_false(srclimit_should_log(sl, &a, 999, 60000)); /* a clock behind */
-	assert_true(srclimit_should_log(sl, &a, 61000, 60000));
-	/* sources without connections share one stamp */
-	assert_true(srclimit_should_log(sl, &b, 1000, 60000));
-	assert_false(srclimit_should_log(sl, &b, 2000, 60000));
-	srclimit_free(sl);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,7 +126,6 @@ int main(void)
 		cmocka_unit_test(test_ipv6_slash64_and_mapped),
 		cmocka_unit_test(test_total_and_unlimited_source),
 		cmocka_unit_test(test_churn),
-		cmocka_unit_test(test_log_once_per_interval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
