@@ -12,7 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -49,6 +53,32 @@ static int check_only(const struct config *c)
 	return n ? EXIT_CONFIG : 0;
 }
 
+/*
+ * Every capability goes once the listeners are bound and the TUN device is
+ * made: nothing ternd does afterwards needs one (relay ports are above
+ * 1024, wg-tun's addresses are set at start, a reload re-binds nothing).
+ * That holds whether root drops to proc-user (setuid already clears the
+ * sets then) or systemd started ternd as its user with an ambient
+ * CAP_NET_BIND_SERVICE, which would otherwise stay effective in every
+ * thread for the life of the process. Called before any thread starts:
+ * capabilities are per thread, and the workers inherit these.
+ */
+static int drop_capabilities(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+		snprintf(err, errlen, "cannot clear ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (syscall(SYS_capset, &h, d) < 0) {
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int drop_privileges(const struct config *c, char *err, size_t errlen)
 {
 	if (c->proc_group) {
@@ -64,12 +94,16 @@ static int drop_privileges(const struct config *c, char *err, size_t errlen)
 		struct passwd *p = getpwnam(c->proc_user);
 
 		if (!p || (!c->proc_group && setgid(p->pw_gid) < 0) ||
+		    (!c->proc_group && initgroups(p->pw_name, p->pw_gid) < 0) ||
 		    setuid(p->pw_uid) < 0) {
 			snprintf(err, errlen, "proc-user %s: %s", c->proc_user,
 				 p ? strerror(errno) : "no such user");
 			return -1;
 		}
 	}
+	/* root without proc-user stays root, with what root may do */
+	if (getuid() != 0 && geteuid() != 0)
+		return drop_capabilities(err, errlen);
 	return 0;
 }
 
