@@ -493,6 +493,18 @@ struct policy *policy_new(void)
 	return calloc(1, sizeof(struct policy));
 }
 
+struct policy *policy_new_like(const struct policy *p)
+{
+	struct policy *n = policy_new();
+
+	if (n) {
+		memcpy(n->own, p->own, p->n_own * sizeof p->own[0]);
+		n->n_own = p->n_own;
+		n->local_port = p->local_port;
+	}
+	return n;
+}
+
 void policy_free(struct policy *p)
 {
 	free(p);

@@ -70,6 +70,9 @@ struct policy;
 /* Returns NULL when out of memory; the caller owns it: policy_free(). */
 struct policy *policy_new(void);
 void policy_free(struct policy *p);
+/* A new policy with p's own addresses and local port, and no ranges, for a
+ * reload to add the new ranges to. NULL: no memory. */
+struct policy *policy_new_like(const struct policy *p);
 
 /*
  * allowed-peer-ip and denied-peer-ip. range is one address, "ip1-ip2"

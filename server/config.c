@@ -346,6 +346,111 @@ const char *config_origin(const struct config *c, const char *name)
 	return o ? c->origin[opt_slot(o)] : NULL;
 }
 
+static bool is_list(const struct config_opt *o)
+{
+	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
+	       o->type == T_RANGELIST || o->type == T_CIDRLIST || o->type == T_ORIGINLIST;
+}
+
+/* Bytes of row o's field; lists: the array (their count is off_n). */
+static size_t field_size(const struct config_opt *o)
+{
+	switch (o->type) {
+	case T_BOOL:
+	case T_NOTBOOL:
+		return sizeof(bool);
+	case T_LEVEL:
+	case T_INT:
+	case T_SECS:
+		return sizeof(int);
+	case T_U64:
+		return sizeof(uint64_t);
+	case T_PORT:
+		return sizeof(uint16_t);
+	case T_CHAR:
+		return sizeof(char);
+	case T_KEY32:
+		return CONFIG_NONCE_SECRET_LEN;
+	case T_IPLIST:
+	case T_USERLIST:
+	case T_SECRETLIST:
+	case T_RANGELIST:
+	case T_CIDRLIST:
+	case T_ORIGINLIST:
+		return (size_t)o->max * sizeof(char *);
+	default: /* T_STR, T_EXTIP, T_HOSTPORT, T_PROM_*: a string */
+		return sizeof(char *);
+	}
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_value(const struct config *a, const struct config *b, const struct config_opt *o)
+{
+	const char *pa = (const char *)a + o->off, *pb = (const char *)b + o->off;
+	char *const *la = (char *const *)(const void *)pa, *const *lb = (char *const *)(const void *)pb;
+
+	if (is_list(o)) {
+		int n = *(const int *)(const void *)((const char *)a + o->off_n);
+
+		if (n != *(const int *)(const void *)((const char *)b + o->off_n))
+			return false;
+		for (int i = 0; i < n; i++)
+			if (!same_str(la[i], lb[i]))
+				return false;
+		return true;
+	}
+	if (o->type == T_KEY32)
+		return *(const bool *)(const void *)((const char *)a + o->off_n) ==
+			       *(const bool *)(const void *)((const char *)b + o->off_n) &&
+		       memcmp(pa, pb, CONFIG_NONCE_SECRET_LEN) == 0;
+	if (field_size(o) == sizeof(char *) && o->type != T_U64)
+		return same_str(*la, *lb);
+	return memcmp(pa, pb, field_size(o)) == 0;
+}
+
+void config_each_change(const struct config *a, const struct config *b,
+			void (*fn)(void *ctx, const char *name), void *ctx)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_options); i++) {
+		const struct config_opt *o = &config_options[i];
+
+		if (opt_slot(o) == i && !same_value(a, b, o))
+			fn(ctx, o->name);
+	}
+}
+
+static void swap_bytes(void *x, void *y, size_t n)
+{
+	unsigned char *p = x, *q = y, t;
+
+	for (size_t i = 0; i < n; i++) {
+		t = p[i];
+		p[i] = q[i];
+		q[i] = t;
+	}
+}
+
+void config_adopt(struct config *live, struct config *fresh, const char *name)
+{
+	const struct config_opt *o = config_opt_find(name);
+	size_t slot;
+
+	if (!o)
+		return;
+	slot = opt_slot(o);
+	o = &config_options[slot];
+	swap_bytes((char *)live + o->off, (char *)fresh + o->off, field_size(o));
+	if (is_list(o))
+		swap_bytes((char *)live + o->off_n, (char *)fresh + o->off_n, sizeof(int));
+	else if (o->type == T_KEY32)
+		swap_bytes((char *)live + o->off_n, (char *)fresh + o->off_n, sizeof(bool));
+	swap_bytes(&live->origin[slot], &fresh->origin[slot], sizeof(char *));
+}
+
 /* ---- value parsers -------------------------------------------------------- */
 
 static bool parse_bool(const char *s, bool *out)
@@ -977,12 +1082,6 @@ void config_defaults(struct config *c)
 		if (o->def && setters[o->type](c, o, o->def, why, sizeof(why)) < 0)
 			abort(); /* a bad built-in default, or no memory at start-up */
 	}
-}
-
-static bool is_list(const struct config_opt *o)
-{
-	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
-	       o->type == T_RANGELIST || o->type == T_CIDRLIST || o->type == T_ORIGINLIST;
 }
 
 /* Free what row o owns; passwords and secrets are wiped first. */

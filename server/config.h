@@ -199,6 +199,17 @@ void config_usage(const char *argv0);
 const char *config_origin(const struct config *c, const char *name);
 
 /*
+ * SIGHUP: fn(ctx, name) for each option whose value differs between the
+ * running config a and the one read again, b (an option and its aliases,
+ * verbose and Verbose say, are one).
+ */
+void config_each_change(const struct config *a, const struct config *b,
+			void (*fn)(void *ctx, const char *name), void *ctx);
+/* Take option name's value (and where it was set) from fresh into live;
+ * fresh gets live's old value, to be freed with it. */
+void config_adopt(struct config *live, struct config *fresh, const char *name);
+
+/*
  * Split a stats-listen style "host:port" or "[v6]:port" into host (without
  * brackets, NUL-terminated, at most hostlen bytes) and port (1-65535).
  * host is an IPv4 or IPv6 literal or a DNS name. False for anything else,

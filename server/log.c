@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -32,7 +33,7 @@ static struct {
 	bool own_fd;  /* opened from a path: reopen and close it */
 	bool syslog;
 	bool json;
-	enum log_level level;
+	_Atomic int level; /* enum log_level; SIGHUP may change it */
 	char path[PATH_MAX];
 } sink = { .fd = STDERR_FILENO, .level = LOG_LVL_INFO };
 
@@ -212,7 +213,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	int saved = errno;
 	va_list ap;
 
-	if ((unsigned int)lvl > (unsigned int)sink.level)
+	if ((unsigned int)lvl > (unsigned int)atomic_load_explicit(&sink.level, memory_order_relaxed))
 		return; /* also drops values outside the enum */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -239,8 +240,7 @@ int log_open(const struct config *c)
 
 	log_close();
 	sink.level = LOG_LVL_INFO;
-	if (c->verbose >= LOG_LVL_ERR && c->verbose <= LOG_LVL_DEBUG)
-		sink.level = (enum log_level)c->verbose;
+	log_set_level((enum log_level)c->verbose);
 	sink.json = c->log_json;
 	if (c->syslog) {
 		openlog("ternd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -263,6 +263,12 @@ int log_open(const struct config *c)
 	sink.fd = fd;
 	sink.own_fd = true;
 	return 0;
+}
+
+void log_set_level(enum log_level lvl)
+{
+	if (lvl >= LOG_LVL_ERR && lvl <= LOG_LVL_DEBUG)
+		atomic_store_explicit(&sink.level, (int)lvl, memory_order_relaxed);
 }
 
 void log_reopen(void)

@@ -12,6 +12,8 @@ int log_open(const struct config *c);
 /* Reopen a log file (SIGHUP, for logrotate). */
 void log_reopen(void);
 void log_close(void);
+/* A new level (SIGHUP), for every thread's next line. */
+void log_set_level(enum log_level lvl);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

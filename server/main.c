@@ -28,6 +28,7 @@
 #include "server/notify.h"
 #include "server/netaddr.h"
 #include "server/plan.h"
+#include "server/reload.h"
 #include "relay/policy.h"
 #include "server/srclimit.h"
 #include "server/stats.h"
@@ -181,16 +182,25 @@ static void reload_certs(struct server *srv, const char *why)
 	log_info("%s: certificate %s reloaded for new TLS and DTLS clients", why, srv->cfg->cert);
 }
 
+/* What SIGHUP reads the configuration again with. */
+static struct {
+	struct config *cfg; /* srv->cfg, which only this thread changes */
+	int argc;
+	char **argv;
+} startup;
+
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 
 	notify_reloading();
-	log_reopen();
-	log_info("SIGHUP: log reopened, credentials read again");
-	store_reload(srv->store);
-	wg_reload(srv->wg);
-	reload_certs(srv, "SIGHUP");
+	log_reopen(); /* logrotate's, whatever the file says */
+	if (reload_config(srv, startup.cfg, startup.argc, startup.argv) >= 0) {
+		log_info("SIGHUP: log reopened, credentials read again");
+		store_reload(srv->store);
+		wg_reload(srv->wg);
+		reload_certs(srv, "SIGHUP");
+	}
 	notify_reloaded();
 }
 
@@ -410,6 +420,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	srv.cfg = &cfg;
+	startup.cfg = &cfg;
+	startup.argc = argc;
+	startup.argv = argv;
 	rc = EXIT_START;
 	base = event_base_new();
 	if (!base || start(&srv, err, sizeof err) < 0)

@@ -114,6 +114,24 @@ static uint32_t remote_count(const struct quota *q, const uint8_t *user, size_t 
 	return e ? e->count : 0;
 }
 
+void quota_set_limits(struct quota *q, uint32_t per_user, uint32_t total)
+{
+	pthread_mutex_lock(&q->lock);
+	q->per_user = per_user;
+	q->total = total;
+	pthread_mutex_unlock(&q->lock);
+}
+
+bool quota_full(struct quota *q)
+{
+	bool full;
+
+	pthread_mutex_lock(&q->lock);
+	full = q->total && q->in_use >= q->total;
+	pthread_mutex_unlock(&q->lock);
+	return full;
+}
+
 bool quota_take(struct quota *q, const uint8_t *user, size_t len)
 {
 	struct quota_entry **p, *e;

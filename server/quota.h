@@ -18,6 +18,11 @@ void quota_free(struct quota *q);
 bool quota_take(struct quota *q, const uint8_t *user, size_t len);
 void quota_give(struct quota *q, const uint8_t *user, size_t len);
 uint32_t quota_total(struct quota *q);
+/* New limits (SIGHUP): allocations already held stay, new ones are judged
+ * by these. */
+void quota_set_limits(struct quota *q, uint32_t per_user, uint32_t total);
+/* total-quota is set and reached. */
+bool quota_full(struct quota *q);
 
 /*
  * The fleet (store/fleet.c): other nodes' allocations by user, counted

@@ -65,6 +65,11 @@ void srclog_free(struct srclog *sl)
 	free(sl);
 }
 
+void srclog_set_interval(struct srclog *sl, uint64_t interval_ms)
+{
+	sl->interval = interval_ms;
+}
+
 static struct slot *home(struct srclog *sl, uint8_t family, uint64_t prefix, uint8_t kind)
 {
 	uint8_t in[10], out[crypto_shorthash_BYTES];

@@ -44,6 +44,8 @@ typedef void srclog_out_fn(void *ctx, const char *line);
 /* interval_ms 0: every event is logged (within the budget). NULL: no memory. */
 struct srclog *srclog_new(uint64_t interval_ms, srclog_out_fn *out, void *ctx);
 void srclog_free(struct srclog *sl);
+/* A new interval (SIGHUP), for the events from now on. */
+void srclog_set_interval(struct srclog *sl, uint64_t interval_ms);
 
 /*
  * An event of kind from src over transport tp ("udp", "tls", ...): logged

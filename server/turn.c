@@ -207,18 +207,39 @@ int turn_credentials(const struct config *c, struct auth *a, char *err, size_t e
 	return 0;
 }
 
-static int peer_policy(struct server *srv, char *err, size_t errlen)
+static int peer_policy(struct policy *p, const struct config *c, char *err, size_t errlen)
 {
-	const struct config *c = srv->cfg;
-
 	for (int i = 0; i < c->n_allowed_peer_ip; i++)
-		if (!policy_allow_range(srv->policy, c->allowed_peer_ip[i], err, errlen))
+		if (!policy_allow_range(p, c->allowed_peer_ip[i], err, errlen))
 			return -1;
 	for (int i = 0; i < c->n_denied_peer_ip; i++)
-		if (!policy_deny_range(srv->policy, c->denied_peer_ip[i], err, errlen))
+		if (!policy_deny_range(p, c->denied_peer_ip[i], err, errlen))
 			return -1;
-	policy_allow_loopback(srv->policy, c->allow_loopback_peers);
+	policy_allow_loopback(p, c->allow_loopback_peers);
 	return 0;
+}
+
+struct policy *turn_policy_again(const struct server *srv, const struct config *c, char *err,
+				 size_t errlen)
+{
+	struct policy *p = policy_new_like(srv->policy);
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (peer_policy(p, c, err, errlen) < 0) {
+		policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+uint64_t turn_capacity_share(const struct server *srv, uint64_t bps_capacity)
+{
+	/* each worker enforces its share: no lock on the packet path */
+	return bps_capacity ? (bps_capacity + (uint64_t)srv->n_workers - 1) /
+				      (uint64_t)srv->n_workers : 0;
 }
 
 static void limits(struct server *srv)
@@ -240,9 +261,7 @@ static void limits(struct server *srv)
 	rc->max_bps = (uint64_t)c->max_bps;
 	rc->no_udp_relay = c->no_udp_relay;
 	rc->persist = c->redis_url && *c->redis_url; /* store/records.c */
-	/* each worker enforces its share: no lock on the packet path */
-	rc->capacity_bps = c->bps_capacity ? (c->bps_capacity + (uint64_t)srv->n_workers - 1) /
-						   (uint64_t)srv->n_workers : 0;
+	rc->capacity_bps = turn_capacity_share(srv, c->bps_capacity);
 	/* the same for the unauthenticated budget: a source's datagrams
 	 * spread over the workers by port */
 	if (!c->no_unauth_ratelimit && c->unauth_ratelimit_rps) {
@@ -285,7 +304,7 @@ int turn_setup(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "TURN: out of memory (or realm too long)");
 		return -1;
 	}
-	if (turn_credentials(c, srv->auth, err, errlen) < 0 || peer_policy(srv, err, errlen) < 0 ||
+	if (turn_credentials(c, srv->auth, err, errlen) < 0 || peer_policy(srv->policy, c, err, errlen) < 0 ||
 	    addresses(srv, err, errlen) < 0 || nonce_secret(c, &srv->relay) < 0)
 		return -1;
 	limits(srv);

@@ -20,5 +20,11 @@ void turn_teardown(struct server *srv);
 /* The config's credentials (user lines, the userdb file, REST secrets and
  * their settings) into a: at start, and for every reload (store/authsync.c). */
 int turn_credentials(const struct config *c, struct auth *a, char *err, size_t errlen);
+/* SIGHUP: a peer policy from c's ranges, with the running one's own
+ * addresses; NULL with err. */
+struct policy *turn_policy_again(const struct server *srv, const struct config *c, char *err,
+				 size_t errlen);
+/* One worker's share of bps-capacity (bytes/s, 0: none). */
+uint64_t turn_capacity_share(const struct server *srv, uint64_t bps_capacity);
 
 #endif

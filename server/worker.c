@@ -299,6 +299,66 @@ void worker_free(struct worker *w)
 	free(w);
 }
 
+/* ---- SIGHUP's limits ----------------------------------------------------------- */
+
+struct limits_job {
+	struct worker_limits l;
+	_Atomic int left;
+	struct event_base *main;
+	void (*done)(void *arg);
+	void *arg;
+	struct limits_slot {
+		struct limits_job *job;
+		struct worker *w;
+	} slot[];
+};
+
+static void limits_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct limits_job *job = arg;
+
+	if (job->done)
+		job->done(job->arg);
+	free(job);
+}
+
+static void limits_apply(evutil_socket_t fd, short what, void *arg)
+{
+	struct limits_slot *s = arg;
+	struct limits_job *job = s->job;
+	struct worker *w = s->w;
+
+	w->relay.policy = job->l.policy;
+	w->relay.max_bps = job->l.max_bps;
+	w->relay.capacity_bps = job->l.capacity_bps;
+	srclog_set_interval(w->srclog, job->l.log_repeat_ms);
+	if (atomic_fetch_sub(&job->left, 1) == 1 &&
+	    event_base_once(job->main, -1, EV_TIMEOUT, limits_done, job, NULL) < 0)
+		limits_done(-1, 0, job); /* cannot happen without memory: finish here */
+}
+
+int workers_set_limits(struct server *srv, struct event_base *main,
+		       const struct worker_limits *l, void (*done)(void *arg), void *arg)
+{
+	struct limits_job *job = calloc(1, sizeof *job + (size_t)srv->n_workers *
+							  sizeof job->slot[0]);
+
+	if (!job)
+		return -1;
+	*job = (struct limits_job){ .l = *l, .left = srv->n_workers + 1, .main = main,
+				    .done = done, .arg = arg };
+	for (int i = 0; i < srv->n_workers; i++) {
+		job->slot[i] = (struct limits_slot){ job, srv->workers[i] };
+		if (event_base_once(srv->workers[i]->base, -1, EV_TIMEOUT, limits_apply,
+				    &job->slot[i], NULL) < 0)
+			limits_apply(-1, 0, &job->slot[i]); /* out of memory: take it from here */
+	}
+	/* the +1: no worker finishes the job before all are sent it */
+	if (atomic_fetch_sub(&job->left, 1) == 1)
+		limits_done(-1, 0, job);
+	return 0;
+}
+
 struct udp_sock *worker_udp_for(const struct worker *w, const struct stun_addr *a)
 {
 	for (int i = 0; i < w->n_udp; i++) {

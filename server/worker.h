@@ -126,6 +126,21 @@ static inline int worker_udp_fd(const struct worker *w, uint16_t i)
 	return i < LISTENERS_MAX ? w->udp_fd[i] : -1;
 }
 
+/* What a reload changes in the workers (SIGHUP). */
+struct worker_limits {
+	const struct policy *policy; /* the new peer policy */
+	uint64_t max_bps, capacity_bps; /* as in struct relay_config */
+	uint64_t log_repeat_ms;
+};
+
+/*
+ * Each worker takes l in its own thread, between two events, so nothing it
+ * relays sees half of it. Once all have, done(arg) runs on main (the old
+ * policy can go then). Returns 0, or -1 (no memory: nothing changed).
+ */
+int workers_set_limits(struct server *srv, struct event_base *main,
+		       const struct worker_limits *l, void (*done)(void *arg), void *arg);
+
 /* Wall-clock milliseconds, as cached by the event loop for this round. */
 uint64_t worker_now_ms(struct worker *w);
 

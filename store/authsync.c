@@ -380,6 +380,12 @@ void authsync_reload(struct authsync *as)
 			      NULL);
 }
 
+void authsync_rebuild(struct authsync *as)
+{
+	as->have_digest = false; /* the config's users may have changed, not Redis's */
+	authsync_reload(as);
+}
+
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	authsync_reload(arg);

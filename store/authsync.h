@@ -32,5 +32,8 @@ struct authsync *authsync_new(struct event_base *base, struct server *srv,
 void authsync_free(struct authsync *a);
 /* Read again now (the tern:auth channel said so, or Redis came back). */
 void authsync_reload(struct authsync *a);
+/* The same, building the set even when Redis's part is unchanged (SIGHUP:
+ * the config's users or secrets may have changed). */
+void authsync_rebuild(struct authsync *a);
 
 #endif

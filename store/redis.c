@@ -410,7 +410,7 @@ bool redis_alternate(const struct redis *s, enum transport tp, uint8_t family,
 void redis_reload(struct redis *s)
 {
 	if (s->authsync)
-		authsync_reload(s->authsync);
+		authsync_rebuild(s->authsync);
 }
 
 const struct fleet_view *redis_fleet(const struct redis *s)

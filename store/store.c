@@ -51,10 +51,7 @@ uint64_t store_allocations(const struct server *srv)
 
 bool store_full(const struct server *srv)
 {
-	const struct config *c = srv->cfg;
-
-	return atomic_load(&srv->draining) ||
-	       (srv->quota && c->total_quota && quota_total(srv->quota) >= (uint32_t)c->total_quota);
+	return atomic_load(&srv->draining) || (srv->quota && quota_full(srv->quota));
 }
 
 const char *store_node_id(const struct store *s)

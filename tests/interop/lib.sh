@@ -176,7 +176,7 @@ fi
 TERNCTL=${TERNCTL:-$(dirname "$TERND")/ternctl}
 _tern_pids=()
 
-# tern_start ARGS...: start ternd with -n, a stats endpoint on a free port
+# tern_start ARGS...: start ternd with -n (or -c $TERN_CONF), a stats endpoint on a free port
 # (STATS=127.0.0.1:port) and ARGS; wait up to TERN_START_WAIT seconds
 # (default 10) for "ternd ready".
 # Sets TERN_PID and TERN_LOG. Returns non-zero, with what went wrong on
@@ -187,9 +187,11 @@ tern_start() {
 	STATS_PORT=$(port_pick 1) || bail "no free ports"
 	STATS=127.0.0.1:$STATS_PORT
 	TERN_LOG=$T/ternd.${#_tern_pids[@]}.log
-	echo "$TERND -n --stats-listen=$STATS $*" >"$TERN_LOG.cmd"
+	local conf=(-n)
+	[ -n "${TERN_CONF:-}" ] && conf=(-c "$TERN_CONF")
+	echo "$TERND ${conf[*]} --stats-listen=$STATS $*" >"$TERN_LOG.cmd"
 	: >"$TERN_LOG"
-	"$TERND" -n --stats-listen="$STATS" "$@" >"$TERN_LOG" 2>&1 &
+	"$TERND" "${conf[@]}" --stats-listen="$STATS" "$@" >"$TERN_LOG" 2>&1 &
 	TERN_PID=$!
 	_tern_pids+=("$TERN_PID")
 	local i wait=${TERN_START_WAIT:-10}
