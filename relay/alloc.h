@@ -54,6 +54,7 @@ struct alloc {
 	uint64_t packets[2], bytes[2];
 	uint64_t reported_bytes[2];
 	bool stored;         /* the store has had its record at least once */
+	bool held;           /* its answer waits for the store (relay_held_done) */
 };
 
 struct alloc_table;

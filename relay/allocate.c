@@ -253,11 +253,13 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	bool v6_failed = false;
 	struct want w;
 	const char *domain = NULL;
+	struct relay_action act;
 	int code;
 
 	if (a) { /* s7.2 step 2: a retransmit is answered again, else 437 */
 		if (memcmp(a->alloc_tid, m->tid, STUN_TID_LEN) == 0)
-			return success(r, a, m, auth, NULL, false, out, cap);
+			return a->held ? (struct relay_action){ .peer_handle = -1 } /* it will be */
+				       : success(r, a, m, auth, NULL, false, out, cap);
 		return reply_error(r, k, m, auth, STUN_ERR_ALLOCATION_MISMATCH, now, out, cap);
 	}
 	code = parse_want(r, k, m, &w);
@@ -304,5 +306,29 @@ struct relay_action allocate_handle(struct relay *r, const struct relay_key *k,
 	a->dont_fragment = w.dont_fragment;
 	r->ops->random(r->ops->ctx, &a->tag, sizeof a->tag);
 	persist_mark(r, a);
-	return success(r, a, m, auth, w.reserve ? token : NULL, v6_failed, out, cap);
+	act = success(r, a, m, auth, w.reserve ? token : NULL, v6_failed, out, cap);
+	if (r->cfg->hold_new && persist_wanted(r, a) && act.reply_len) {
+		struct relay_action f = reply_error(r, k, m, auth, STUN_ERR_INSUFFICIENT_CAPACITY,
+						    now, out + act.reply_len, cap - act.reply_len);
+
+		a->held = true;
+		act.hold = true;
+		act.fallback_len = f.reply_len;
+	}
+	return act;
+}
+
+bool relay_held_done(struct relay *r, const struct relay_key *k,
+		     const uint8_t tid[STUN_TID_LEN], bool ok)
+{
+	struct alloc *a = alloc_find(r->allocs, k);
+
+	if (!a || !a->held || memcmp(a->alloc_tid, tid, STUN_TID_LEN) != 0)
+		return false;
+	a->held = false;
+	if (!ok) {
+		stat_inc(&r->stats.capacity_rejected, 1);
+		allocate_release(r, a);
+	}
+	return true;
 }

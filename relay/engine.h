@@ -81,6 +81,8 @@ void persist_free(struct relay *r);
  * and a is a UDP allocation over UDP (the only kind a restart can keep). */
 void persist_mark(struct relay *r, struct alloc *a);
 void persist_forget(struct relay *r, struct alloc *a);
+/* Whether a's record goes to the store at all. */
+bool persist_wanted(const struct relay *r, const struct alloc *a);
 
 /* A response under construction: the request it answers and, once the
  * request authenticated, the key that signs it (RFC 8489 s9.2.4). */

@@ -14,7 +14,7 @@
 #include "relay/engine.h"
 #include "relay/record.h"
 
-static bool persistable(const struct relay *r, const struct alloc *a)
+bool persist_wanted(const struct relay *r, const struct alloc *a)
 {
 	return r->cfg->persist && !r->closing && !a->tcp &&
 	       a->key.transport == TURN_TRANSPORT_UDP && a->key.conn == 0;
@@ -43,7 +43,7 @@ void persist_free(struct relay *r)
 
 void persist_mark(struct relay *r, struct alloc *a)
 {
-	if (!persistable(r, a))
+	if (!persist_wanted(r, a))
 		return;
 	if (!a->stored)
 		r->urgent = true; /* a new one: the store has it before its answer goes */
@@ -57,7 +57,7 @@ void persist_forget(struct relay *r, struct alloc *a)
 {
 	struct deleted *d;
 
-	if (!persistable(r, a) || !a->granted)
+	if (!persist_wanted(r, a) || !a->granted)
 		return;
 	if (r->n_deleted == alloc_capacity(r->allocs)) {
 		stat_inc(&r->stats.deletes_lost, 1);
@@ -142,7 +142,7 @@ void relay_traffic(struct relay *r, uint64_t now_ms,
 	for (uint32_t id = 0; r->cfg->persist && id < alloc_capacity(r->allocs); id++) {
 		struct alloc *a = alloc_by_id(r->allocs, id);
 
-		if (!a || !persistable(r, a) ||
+		if (!a || !persist_wanted(r, a) ||
 		    (a->bytes[0] == a->reported_bytes[0] && a->bytes[1] == a->reported_bytes[1]))
 			continue;
 		export(a, now_ms, r->rec);

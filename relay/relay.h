@@ -63,6 +63,9 @@ struct relay_config {
 	 * second, and the burst; rate 0: no limit (unauthorized-ratelimit-*) */
 	uint32_t unauth_rate, unauth_burst;
 	bool persist;             /* track UDP allocations for the store (relay_sync) */
+	/* with persist: a new allocation's answer waits for the store to
+	 * acknowledge its record (redis-required; relay_held_done) */
+	bool hold_new;
 	const char *software;     /* SOFTWARE in responses, or NULL */
 	uint8_t shard;            /* this engine's worker: the top byte of its
 				     TCP connection ids (relay_tcp_shard) */
@@ -199,6 +202,12 @@ struct relay_action {
 	 * unanswered because its source is over the unauthenticated budget */
 	uint8_t auth_fail;
 	bool limited;
+	/* cfg->hold_new: the answer is for a new allocation whose record the
+	 * store must acknowledge first; hold it, and send it, or the 508 the
+	 * engine wrote after it (fallback_len bytes at out + reply_len) when
+	 * relay_held_done() says the wait failed */
+	bool hold;
+	size_t fallback_len;
 };
 
 struct relay;
@@ -241,6 +250,15 @@ void relay_tick(struct relay *r, uint64_t now_ms);
 void relay_client_gone(struct relay *r, const struct relay_key *k);
 /* Whether client k has a live allocation (its stream may stay quiet). */
 bool relay_has_allocation(const struct relay *r, const struct relay_key *k);
+
+/*
+ * The store acknowledged (ok) the record of k's held allocation, made by
+ * the Allocate with transaction id tid, or could not (the wait ran out, the
+ * store went away): then the allocation is released. False if there is no
+ * such held allocation any more; its answer is then not to be sent.
+ */
+bool relay_held_done(struct relay *r, const struct relay_key *k,
+		     const uint8_t tid[STUN_TID_LEN], bool ok);
 
 const struct relay_stats *relay_stats(const struct relay *r);
 

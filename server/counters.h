@@ -88,6 +88,9 @@ struct counters {
 	counter_t ws_bytes[WSP_COUNT][2];
 	counter_t ws_refused[WSR_COUNT];
 	counter_t ws_closed[WSC_COUNT];
+	/* redis-required: Allocates answered 508 because Redis did not
+	 * acknowledge the new allocation's record in time */
+	counter_t held_failed;
 };
 
 static inline void counter_add(counter_t *c, uint64_t n)

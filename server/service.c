@@ -105,10 +105,18 @@ static struct service_reply turn(struct worker *w, const struct listener_spec *l
 	struct relay_action a;
 
 	a = relay_from_client(w->engine, &k, m, worker_now_ms(w), out, cap);
-	store_records_now(w); /* before the answer: see relay_sync_urgent() */
+	/* before the answer: see relay_sync_urgent(); UDP's batch does it once
+	 * for all it read (server/udp.c) */
+	if (ls->tp != TP_UDP)
+		store_records_now(w);
 	if (a.auth_fail || a.limited)
 		say_auth(w, ls->tp, m, src, &a);
 	to_peer(w, ls->tp, &k, &a);
+	if (a.hold) { /* redis-required: the answer waits for Redis (udp only) */
+		store_hold(w, &k, m->tid, worker_udp_fd(w, k.listener), src, out, a.reply_len,
+			   a.fallback_len);
+		return sr;
+	}
 	if (a.reply_len)
 		counter_inc(&w->counters.responses[ls->tp][a.error ? AC_ERROR : AC_SUCCESS]);
 	sr.len = a.reply_len;

@@ -342,6 +342,13 @@ static void write_turn(struct evbuffer *b, const struct server *srv,
 		evbuffer_add_printf(b, "tern_allocations_redirected_total %llu\n",
 				    (unsigned long long)t.redirected);
 	}
+	if (srv->relay.hold_new) {
+		help(b, "tern_allocations_unacknowledged_total", "counter",
+		     "redis-required: new allocations released and answered 508 because Redis "
+		     "did not acknowledge their record in time.");
+		evbuffer_add_printf(b, "tern_allocations_unacknowledged_total %llu\n",
+				    (unsigned long long)counter_get(&sum->held_failed));
+	}
 	help(b, "tern_relayed_packets_total", "counter", "Packets relayed, by direction.");
 	evbuffer_add_printf(b, "tern_relayed_packets_total{direction=\"to_peer\"} %llu\n"
 			       "tern_relayed_packets_total{direction=\"to_client\"} %llu\n",

@@ -261,6 +261,7 @@ static void limits(struct server *srv)
 	rc->max_bps = (uint64_t)c->max_bps;
 	rc->no_udp_relay = c->no_udp_relay;
 	rc->persist = c->redis_url && *c->redis_url; /* store/records.c */
+	rc->hold_new = rc->persist && c->redis_required;
 	rc->capacity_bps = turn_capacity_share(srv, c->bps_capacity);
 	/* the same for the unauthenticated budget: a source's datagrams
 	 * spread over the workers by port */

@@ -14,6 +14,7 @@
 #include "server/peer.h"
 #include "server/service.h"
 #include "server/udp.h"
+#include "store/store.h"
 
 enum {
 	UDP_TX_SLOT = 4096,   /* a STUN reply, RFC 5780 PADDING included */
@@ -170,6 +171,9 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
 			return; /* EAGAIN, or an error the next event will show */
 		int q = answer(u, n);
 
+		/* new allocations' records onto Redis's socket, one write for the
+		 * batch, before the answers go */
+		store_records_now(u->w);
 		if (u->w->peers)
 			peer_flush(u->w); /* what went to peers points into this batch */
 		flush(u, q);

@@ -33,8 +33,28 @@ static const char del_script[] =
 #define NONCE_SECRET_KEY "tern:nonce-secret"
 #define EVENTS_CHANNEL "tern:events"
 
+/* An Allocate's answer waiting for Redis to acknowledge its record
+ * (redis-required): the success, then the 508 sent instead if the wait fails. */
+struct held {
+	uint64_t deadline; /* ms */
+	uint64_t marker;   /* the PING after its record: its reply acknowledges it */
+	struct relay_key key;
+	uint8_t tid[STUN_TID_LEN];
+	int fd;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	uint16_t len, fallback_len;
+	uint8_t buf[RECORDS_HELD_BYTES];
+};
+
 struct records {
 	struct worker *w;
+	/* held answers, oldest first, in a ring of RECORDS_HELD_MAX */
+	struct held *held;
+	uint32_t held_head, n_held;
+	uint64_t marker_next;  /* the next PING's number */
+	uint64_t marker_acked; /* how many PINGs have been answered */
+	bool write_failed;     /* a write since the last PING was refused */
 	struct rconn *conn;
 	struct event *flush;
 	struct event *traffic;
@@ -64,9 +84,13 @@ static uint64_t wall_ms(void)
 static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
 {
 	const redisReply *r = reply;
+	struct records *rs = arg;
 
-	if (r && r->type == REDIS_REPLY_ERROR)
-		log_debug("redis: allocation record: %s", r->str);
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		rs->write_failed = true;
+		if (r)
+			log_debug("redis: allocation record: %s", r->str);
+	}
 }
 
 /* ---- events: PUBLISH tern:events, one JSON object each -------------------- */
@@ -229,6 +253,96 @@ static void flush(struct records *rs)
 		relay_sync(rs->w->engine, worker_now_ms(rs->w), &ops);
 }
 
+/* ---- answers held for Redis's acknowledgement (redis-required) ------------ */
+
+/* Send the oldest held answer, or its 508 when !ok, and drop it. */
+static void release(struct records *rs, bool ok)
+{
+	struct held *h = &rs->held[rs->held_head];
+	struct worker *w = rs->w;
+	const uint8_t *p = ok ? h->buf : h->buf + h->len;
+	size_t n = ok ? h->len : h->fallback_len;
+
+	if (relay_held_done(w->engine, &h->key, h->tid, ok) && n &&
+	    sendto(h->fd, p, n, 0, (struct sockaddr *)&h->to, h->tolen) >= 0) {
+		counter_inc(&w->counters.responses[TP_UDP][ok ? AC_SUCCESS : AC_ERROR]);
+		counter_add(&w->counters.tx_bytes[TP_UDP], n);
+	}
+	if (!ok)
+		counter_inc(&w->counters.held_failed);
+	rs->held_head = (rs->held_head + 1) % RECORDS_HELD_MAX;
+	rs->n_held--;
+}
+
+/* Redis answered a PING (reply NULL: the connection went): every answer
+ * held before it is acknowledged, unless a write was refused meanwhile. */
+static void on_ack(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct records *rs = arg;
+	const redisReply *r = reply;
+	uint64_t marker = rs->marker_acked++;
+	bool ok = r && r->type != REDIS_REPLY_ERROR && !rs->write_failed;
+
+	rs->write_failed = false;
+	while (rs->n_held && rs->held[rs->held_head].marker <= marker)
+		release(rs, ok);
+}
+
+/* The wait's bound: what Redis has not acknowledged in time gets 508. */
+static void expire_held(struct records *rs, uint64_t now)
+{
+	while (rs->n_held && rs->held[rs->held_head].deadline <= now)
+		release(rs, false);
+}
+
+void records_hold(struct worker *w, const struct relay_key *k, const uint8_t *tid, int fd,
+		  const struct sockaddr *to, socklen_t tolen, const uint8_t *p, size_t len,
+		  size_t fallback_len)
+{
+	struct records *rs = w->records;
+	struct held *h;
+
+	if (!rs || (!rs->held && !(rs->held = calloc(RECORDS_HELD_MAX, sizeof *rs->held))) ||
+	    rs->n_held == RECORDS_HELD_MAX || len + fallback_len > RECORDS_HELD_BYTES ||
+	    tolen > sizeof h->to) {
+		/* nowhere to wait: the 508 at once */
+		if (relay_held_done(w->engine, k, tid, false) && fallback_len &&
+		    sendto(fd, p + len, fallback_len, 0, to, tolen) >= 0)
+			counter_inc(&w->counters.responses[TP_UDP][AC_ERROR]);
+		counter_inc(&w->counters.held_failed);
+		return;
+	}
+	h = &rs->held[(rs->held_head + rs->n_held++) % RECORDS_HELD_MAX];
+	h->deadline = worker_now_ms(w) + RECORDS_HOLD_MS;
+	h->marker = rs->marker_next;
+	h->key = *k;
+	memcpy(h->tid, tid, STUN_TID_LEN);
+	h->fd = fd;
+	memcpy(&h->to, to, tolen);
+	h->tolen = tolen;
+	h->len = (uint16_t)len;
+	h->fallback_len = (uint16_t)fallback_len;
+	memcpy(h->buf, p, len + fallback_len);
+}
+
+/* After the records just written: a PING whose answer acknowledges them,
+ * if an answer waits on them. */
+static void mark(struct records *rs)
+{
+	redisAsyncContext *ac = rconn_ctx(rs->conn);
+
+	if (!rs->n_held || rs->held[(rs->held_head + rs->n_held - 1) % RECORDS_HELD_MAX].marker !=
+			   rs->marker_next)
+		return; /* nothing new waits */
+	if (!ac || !store_claimed(rs->w->srv->store) ||
+	    redisAsyncCommand(ac, on_ack, rs, "PING") != REDIS_OK) {
+		while (rs->n_held) /* not written: the 508s now */
+			release(rs, false);
+		return;
+	}
+	rs->marker_next++;
+}
+
 void records_now(struct worker *w)
 {
 	struct records *rs = w->records;
@@ -237,6 +351,7 @@ void records_now(struct worker *w)
 	if (!rs || !relay_sync_urgent(w->engine))
 		return;
 	flush(rs);
+	mark(rs);
 	/* onto the socket now, not at the loop's next turn: ahead of the answer */
 	ac = rconn_ctx(rs->conn);
 	if (ac)
@@ -245,7 +360,10 @@ void records_now(struct worker *w)
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
-	flush(arg);
+	struct records *rs = arg;
+
+	flush(rs);
+	expire_held(rs, worker_now_ms(rs->w));
 }
 
 /* The fleet's nonce secret: take it, keeping ours for the nonces already out. */
@@ -357,7 +475,8 @@ void records_stop(struct worker *w)
 
 	if (!rs)
 		return;
-	rconn_free(rs->conn);
+	rconn_free(rs->conn); /* fails what is held (on_ack with no reply) */
+	free(rs->held);
 	if (rs->flush)
 		event_free(rs->flush);
 	if (rs->traffic)

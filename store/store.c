@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "server/netaddr.h"
 #include "server/quota.h"
 #include "server/worker.h"
 #include "store/authsync.h"
@@ -79,6 +80,15 @@ void store_records_now(struct worker *w)
 {
 	if (w->records)
 		records_now(w);
+}
+
+void store_hold(struct worker *w, const struct relay_key *k, const uint8_t *tid, int fd,
+		const struct stun_addr *to, const uint8_t *p, size_t len, size_t fallback_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = netaddr_from_stun(to, &ss);
+
+	records_hold(w, k, tid, fd, (struct sockaddr *)&ss, sl, p, len, fallback_len);
 }
 
 /* ---- opening: the choice of backend -------------------------------------- */

@@ -40,6 +40,7 @@
 struct server;
 struct store;
 struct worker;
+struct relay_key;
 
 enum store_state {
 	STORE_MEMORY, /* no redis-url: state is this process's own */
@@ -131,6 +132,10 @@ void store_records_stop(struct worker *w);
 /* After the engine answered a request: a new or deleted allocation's
  * record goes to Redis now, ahead of the answer (no-op in memory). */
 void store_records_now(struct worker *w);
+/* redis-required: hold a new allocation's answer until Redis acknowledges
+ * its record (store/records.h: records_hold). */
+void store_hold(struct worker *w, const struct relay_key *k, const uint8_t *tid, int fd,
+		const struct stun_addr *to, const uint8_t *p, size_t len, size_t fallback_len);
 
 /* ---- WireGuard peers ------------------------------------------------------ */
 

@@ -1473,7 +1473,8 @@ static void test_tcp_allocation_gone_closes_all(void **state)
 
 /* ---- the store: records, change tracking, restore ----------------------- */
 
-static int setup_persist(void **state)
+/* An engine that keeps records for the store; hold: redis-required's too. */
+static int setup_store(void **state, bool hold)
 {
 	struct world *w;
 
@@ -1481,9 +1482,15 @@ static int setup_persist(void **state)
 	w = *state;
 	relay_free(w->r);
 	w->cfg.persist = true;
+	w->cfg.hold_new = hold;
 	w->r = relay_new(&w->cfg, &w->ops);
 	assert_non_null(w->r);
 	return 0;
+}
+
+static int setup_persist(void **state)
+{
+	return setup_store(state, false);
 }
 
 struct synced {
@@ -1608,6 +1615,57 @@ static void test_record_roundtrip(void **state)
 		print_message("bad[%zu]\n", i);
 		assert_int_equal(record_parse(bad[i], strlen(bad[i]), &out), -1);
 	}
+}
+
+static int setup_hold(void **state)
+{
+	return setup_store(state, true);
+}
+
+/* redis-required: a new allocation's answer is held with a 508 behind it;
+ * a retransmit meanwhile gets nothing; the store's yes keeps it, its no
+ * releases it. */
+static void test_hold_new_allocation(void **state)
+{
+	struct world *w = *state;
+	struct stun_msg fb;
+	struct client c, d;
+	uint8_t tid[STUN_TID_LEN];
+	const uint8_t *reason;
+	size_t rlen;
+	int code;
+
+	client_init(&c, 40300, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0); /* the success, held */
+	assert_true(c.act.hold);
+	assert_true(c.act.fallback_len > 0);
+	assert_int_equal(stun_parse(&fb, c.out + c.act.reply_len, c.act.fallback_len), STUN_OK);
+	assert_int_equal(fb.cls, STUN_ERROR);
+	assert_memory_equal(fb.tid, c.tid, STUN_TID_LEN);
+	assert_true(stun_attr_error(&fb.a[SA_ERROR_CODE], &code, &reason, &rlen));
+	assert_int_equal(code, 508);
+	assert_true(fb.mi_off > 0); /* signed, as the success is */
+	/* the client's retransmit while held: nothing, the held answer will go */
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, false), -1);
+	memcpy(tid, c.tid, sizeof tid);
+	tid[5] ^= 1;
+	assert_false(relay_held_done(w->r, &c.k, tid, true)); /* another Allocate's */
+	assert_true(relay_held_done(w->r, &c.k, c.tid, true));
+	assert_false(relay_held_done(w->r, &c.k, c.tid, true)); /* once */
+	/* acknowledged: a retransmit is answered again, not held */
+	assert_int_equal(request(w, &c, TURN_ALLOCATE, udp_transport, NULL, T0, false), 0);
+	assert_false(c.act.hold);
+	assert_true(relay_has_allocation(w->r, &c.k));
+
+	/* the store did not acknowledge: the allocation goes, its port too */
+	client_init(&d, 40301, "alice", "secret");
+	assert_int_equal(allocate(w, &d, T0), 0);
+	assert_true(d.act.hold);
+	assert_int_equal(relay_stats(w->r)->allocations[0], 2);
+	assert_true(relay_held_done(w->r, &d.k, d.tid, false));
+	assert_false(relay_has_allocation(w->r, &d.k));
+	assert_int_equal(relay_stats(w->r)->allocations[0], 1);
+	assert_int_equal(w->f.n_open, 1);
 }
 
 static void test_persist_tracks_changes(void **state)
@@ -1954,6 +2012,7 @@ int main(void)
 		T(test_fleet_redirect_300),
 		T(test_admit_refuses),
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_new_allocation, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
