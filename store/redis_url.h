@@ -26,4 +26,12 @@ struct redis_url {
 /* 0, or -1 with a reason in err that never repeats the password. */
 int redis_url_parse(const char *s, struct redis_url *u, char *err, size_t errlen);
 
+/*
+ * The host part's grammar, for other options that name a Redis (or a
+ * sentinel): host[:port] from s[0..n) into host (cap bytes) and port, def
+ * when there is none. 0, or -1 with "what: the problem" in err.
+ */
+int redis_url_hostport(const char *s, size_t n, uint16_t def, char *host, size_t cap,
+		       uint16_t *port, const char *what, char *err, size_t errlen);
+
 #endif
