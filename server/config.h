@@ -125,6 +125,9 @@ struct config {
 	int wg_lookup_rate;     /* Redis lookups a second of keys not in memory */
 	/* the store */
 	char *redis_url; /* NULL: state in memory */
+	char *redis_sentinel;          /* "host:port,...": the master from there */
+	char *redis_master_name;       /* the sentinels' name for it */
+	char *redis_sentinel_password; /* AUTH for the sentinels */
 	char *node_id;   /* NULL: the host name */
 	bool redis_required; /* no new allocations while Redis is away */
 	int traffic_interval; /* s between traffic events on tern:events: 30 */
