@@ -15,12 +15,18 @@
 
 enum { REDIS_URL_FIELD = 256 };
 
+struct sentinel;
+
 struct redis_url {
 	char host[REDIS_URL_FIELD];
 	uint16_t port;
 	char user[REDIS_URL_FIELD];     /* "" for none (Redis < 6 style AUTH) */
 	char password[REDIS_URL_FIELD]; /* "" for none */
 	int db;
+	/* Not from the text: set by the store with redis-sentinel. Connections
+	 * then go to the master it names, not to host:port (store/sentinel.h).
+	 * Not owned: a connection that keeps it takes a reference. */
+	struct sentinel *sentinel;
 };
 
 /* 0, or -1 with a reason in err that never repeats the password. */

@@ -151,6 +151,21 @@ uint64_t store_reconnects(const struct store *s)
 	return s && s->redis ? redis_reconnects(s->redis) : 0;
 }
 
+bool store_master_known(const struct store *s)
+{
+	return !s || !s->redis || redis_master_known(s->redis);
+}
+
+uint64_t store_failovers(const struct store *s)
+{
+	return s && s->redis ? redis_failovers(s->redis) : 0;
+}
+
+const struct redis_url *store_redis_url(const struct store *s)
+{
+	return s && s->redis ? redis_url_of(s->redis) : NULL;
+}
+
 bool store_alternate(const struct store *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out)
 {

@@ -70,6 +70,11 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 /* Attempts to reconnect to Redis; 0 for the memory backend. */
 uint64_t store_reconnects(const struct store *s);
+/* With redis-sentinel: whether the sentinels name a master now (false
+ * during a failover, until the new one answers). true otherwise. */
+bool store_master_known(const struct store *s);
+/* With redis-sentinel: times the master moved to another address. */
+uint64_t store_failovers(const struct store *s);
 /* node-id, or the host name: both backends have one (/stats names it). */
 const char *store_node_id(const struct store *s);
 /* SIGHUP: read the credentials again (the userdb file, and Redis's). */
@@ -158,10 +163,13 @@ typedef void (*wgstore_answer_fn)(void *ctx, uint32_t ticket, enum wgstore_resul
  * tern:wg. */
 typedef void (*wgstore_changed_fn)(void *ctx, const uint8_t key[32], bool deleted);
 
-/* Connect to url on base for the responder with that public key. NULL with
- * err filled for a bad url or no memory; a Redis that is not there is no
- * error (every question is answered WGSTORE_DOWN until it is). */
-struct wgstore *wgstore_open(struct event_base *base, const char *url,
+/* The Redis backend's settings, sentinels included, for wgstore_open();
+ * NULL for the memory backend. */
+const struct redis_url *store_redis_url(const struct store *s);
+/* Connect to u (store_redis_url) on base for the responder with that
+ * public key. NULL with err filled for no memory; a Redis that is not
+ * there is no error (every question is answered WGSTORE_DOWN until it is). */
+struct wgstore *wgstore_open(struct event_base *base, const struct redis_url *u,
 			     const uint8_t responder[32], wgstore_answer_fn answer,
 			     wgstore_changed_fn changed, void *ctx, char *err, size_t errlen);
 /* Close; questions in flight are answered to no one. */
