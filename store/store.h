@@ -200,5 +200,12 @@ void wgstore_event(struct wgstore *ws, const char *json);
 struct redisContext;
 struct redisContext *store_redis_connect(const struct redis_url *u, int timeout_s, char *err,
 					 size_t errlen);
+/* With c's redis-sentinel: u's connections go to the master the sentinels
+ * name (asked, blocking, when connecting). 0 (nothing to do without), or
+ * -1 with err. store_redis_forget() lets go after. */
+struct config;
+int store_redis_sentinels(const struct config *c, struct redis_url *u, char *err,
+			  size_t errlen);
+void store_redis_forget(struct redis_url *u);
 
 #endif
