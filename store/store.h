@@ -10,7 +10,9 @@
  *   redis   redis-url: this node is a member of a fleet. On the main loop,
  *           the node registry, the fleet view and the credentials in
  *           coturn's userdb schema (store/redis.h); on each worker, its
- *           allocations' records (store/records.h).
+ *           allocations' records (store/records.h). With redis-sentinel,
+ *           every connection goes to the master the sentinels name
+ *           (store/sentinel.h).
  *
  * Where the memory backend has nothing to do, each function says what it
  * answers. The store runs on the main loop but for the records' writers,
