@@ -442,8 +442,9 @@ struct sentinel *sentinel_new(struct event_base *base, const char *list, const c
 		return NULL;
 	}
 	if (!name || !sentinel_msg_name_ok(name)) {
-		snprintf(err, errlen, "redis-master-name: not 1-%d printable characters without "
-				      "blanks", SENTINEL_NAME_MAX);
+		snprintf(err, errlen, !name || !*name ? "redis-sentinel needs redis-master-name"
+				      : "redis-master-name: not 1-%d printable characters without "
+					"blanks", SENTINEL_NAME_MAX);
 		sentinel_unref(s);
 		return NULL;
 	}
