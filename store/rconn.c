@@ -49,13 +49,21 @@ static void arm(struct event *ev, int ms)
 	evtimer_add(ev, &tv);
 }
 
-/* "host:port" of the last attempt, or the master's name before any. */
+const char *rconn_where(const struct redis_url *u, char *out, size_t n)
+{
+	if (u->sentinel)
+		snprintf(out, n, "master %s", sentinel_name(u->sentinel));
+	else
+		snprintf(out, n, "%s:%u", u->host, (unsigned)u->port);
+	return out;
+}
+
+/* "host:port" of the last attempt, or where it is meant to go before any. */
 static const char *at_str(const struct rconn *c, char *out, size_t n)
 {
-	if (c->at.host[0])
-		snprintf(out, n, "%s:%u", c->at.host, (unsigned)c->at.port);
-	else
-		snprintf(out, n, "master %s", c->url.sentinel ? sentinel_name(c->url.sentinel) : "?");
+	if (!c->at.host[0])
+		return rconn_where(&c->url, out, n);
+	snprintf(out, n, "%s:%u", c->at.host, (unsigned)c->at.port);
 	return out;
 }
 

@@ -73,6 +73,9 @@ struct rconn_ask *rconn_ask(struct event_base *base, const struct redis_url *u,
 			    int timeout_ms, rconn_answer_fn *answer, void *arg);
 void rconn_ask_cancel(struct rconn_ask *q);
 
+/* For log lines: u's "host:port", or with its sentinel "master NAME". */
+const char *rconn_where(const struct redis_url *u, char *out, size_t n);
+
 /*
  * A blocking connection, for what runs before the loop (the restore at
  * start) and for ternctl: connected, AUTH and SELECT done, every command

@@ -272,13 +272,13 @@ static void on_full_check(evutil_socket_t fd, short what, void *arg)
 static int claim_at_start(struct redis *s, char *err, size_t errlen)
 {
 	redisContext *c;
-	char why[256];
+	char why[256], at[REDIS_URL_FIELD + 16];
 	int rc = 0;
 
 	c = rconn_sync(&s->url, 3, why, sizeof why);
 	if (!c) {
-		log_warn("redis %s:%u: %s; node-id %s will be claimed once Redis answers",
-			 s->url.host, (unsigned)s->url.port, why, s->node_id);
+		log_warn("redis %s: %s; node-id %s will be claimed once Redis answers",
+			 rconn_where(&s->url, at, sizeof at), why, s->node_id);
 		return 0;
 	}
 	for (int tries = 0; !s->claimed && tries < 2 * CLAIM_WATCH_MS / CLAIM_POLL_MS; tries++) {
