@@ -10,6 +10,7 @@
  */
 #include "server/config.h"
 #include "server/config_opt.h"
+#include "store/sentinel_msg.h"
 #include "store/store.h"
 
 #include <arpa/inet.h>
@@ -122,13 +123,50 @@ static bool check_readable(const char *v, char *why, size_t n)
 	return false;
 }
 
+/* The parsers name the option themselves; the caller does too. */
+static void unprefix(char *why, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(why, name, len) == 0 && strncmp(why + len, ": ", 2) == 0)
+		memmove(why, why + len + 2, strlen(why + len + 2) + 1);
+}
+
 static bool check_redis_url(const char *v, char *why, size_t n)
 {
 	struct redis_url u;
 	bool ok = redis_url_parse(v, &u, why, n) == 0;
 
 	explicit_bzero(&u, sizeof u);
+	if (!ok)
+		unprefix(why, "redis-url");
 	return ok;
+}
+
+static bool check_sentinels(const char *v, char *why, size_t n)
+{
+	struct sentinel_list l;
+
+	if (sentinel_msg_list(v, &l, why, n) == 0)
+		return true;
+	unprefix(why, "redis-sentinel");
+	return false;
+}
+
+static bool check_master_name(const char *v, char *why, size_t n)
+{
+	if (sentinel_msg_name_ok(v))
+		return true;
+	snprintf(why, n, "not 1-%d printable characters without blanks", SENTINEL_NAME_MAX);
+	return false;
+}
+
+static bool check_password(const char *v, char *why, size_t n)
+{
+	if (strlen(v) < REDIS_URL_FIELD)
+		return true;
+	snprintf(why, n, "longer than %d characters", REDIS_URL_FIELD - 1);
+	return false;
 }
 
 /*
@@ -293,6 +331,16 @@ const struct config_opt config_options[] = {
 	{ .name = "redis-url", .type = T_STR, .off = FIELD(redis_url), .check = check_redis_url,
 	  .arg = "URL", .help = "redis://[[user]:password@]host[:port][/db]: share state "
 				"with a fleet. Default: in memory." },
+	{ .name = "redis-sentinel", .type = T_STR, .off = FIELD(redis_sentinel),
+	  .check = check_sentinels, .arg = "HOST:PORT[,...]",
+	  .help = "Redis Sentinel: ask these sentinels for the master (redis-url then gives "
+		  "only the password and db)." },
+	{ .name = "redis-master-name", .type = T_STR, .off = FIELD(redis_master_name),
+	  .check = check_master_name, .arg = "NAME",
+	  .help = "With redis-sentinel: the master's name there." },
+	{ .name = "redis-sentinel-password", .type = T_STR, .off = FIELD(redis_sentinel_password),
+	  .check = check_password, .arg = "PASSWORD",
+	  .help = "With redis-sentinel: the sentinels' own password (AUTH). Default: none." },
 	{ .name = "node-id", .type = T_STR, .off = FIELD(node_id), .check = check_node_id,
 	  .arg = "ID", .help = "This node's name in the fleet. Default: the host name." },
 	SECS("redis-userdb-interval", redis_userdb_interval, 1, 3600, "30",

@@ -27,7 +27,7 @@ enum config_limits {
 	CONFIG_NONCE_SECRET_LEN = 32,
 	CONFIG_MAX_LINE = 4096,
 	CONFIG_ERR_LEN = 512,
-	CONFIG_MAX_OPTIONS = 96, /* rows in config.c's option table */
+	CONFIG_MAX_OPTIONS = 128, /* rows in config.c's option table */
 };
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -126,6 +126,9 @@ struct config {
 	int wg_lookup_rate;     /* Redis lookups a second of keys not in memory */
 	/* the store */
 	char *redis_url; /* NULL: state in memory */
+	char *redis_sentinel;          /* "host:port,...": the master from there */
+	char *redis_master_name;       /* the sentinels' name for it */
+	char *redis_sentinel_password; /* AUTH for the sentinels */
 	char *node_id;   /* NULL: the host name */
 	bool redis_required; /* no new allocations while Redis is away */
 	int traffic_interval; /* s between traffic events on tern:events: 30 */

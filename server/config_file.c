@@ -435,6 +435,20 @@ static void check_auth(const struct config *c, struct config_sink *s)
 	check_userdb(c, s);
 }
 
+/* redis-sentinel names where the master is; redis-url stays the switch to
+ * the Redis backend and carries the master's password and db. */
+static void check_sentinel(const struct config *c, struct config_sink *s)
+{
+	if (!c->redis_sentinel || !*c->redis_sentinel)
+		return;
+	if (!c->redis_url || !*c->redis_url)
+		problem(s, "%s: redis-sentinel needs redis-url too (its password and db are the "
+			   "master's; write the master's name as its host)", from(c, "redis-sentinel"));
+	if (!c->redis_master_name || !*c->redis_master_name)
+		problem(s, "%s: redis-sentinel needs redis-master-name (the name the sentinels "
+			   "monitor the master under)", from(c, "redis-sentinel"));
+}
+
 static void check_process(const struct config *c, struct config_sink *s)
 {
 	if (c->proc_user && !getpwnam(c->proc_user))
@@ -475,6 +489,7 @@ static void validate(const struct config *c, struct config_sink *s)
 	check_addrs(c, s);
 	check_tls(c, s);
 	check_auth(c, s);
+	check_sentinel(c, s);
 	check_process(c, s);
 }
 
@@ -499,6 +514,11 @@ int config_warnings(const struct config *c,
 	}
 	if (c->redis_required && !(c->redis_url && *c->redis_url)) {
 		warn(ctx, from(c, "redis-required"), "redis-required is ignored: no redis-url");
+		n++;
+	}
+	if ((c->redis_master_name || c->redis_sentinel_password) && !c->redis_sentinel) {
+		warn(ctx, from(c, c->redis_master_name ? "redis-master-name" : "redis-sentinel-password"),
+		     "redis-master-name and redis-sentinel-password are ignored: no redis-sentinel");
 		n++;
 	}
 	for (i = 0; i < c->n_user && !config_origin(c, "realm"); i++) {

@@ -223,6 +223,12 @@ static void write_metrics(struct evbuffer *b, const struct stats *s,
 		help(b, "tern_store_reconnects_total", "counter", "Attempts to reconnect to Redis.");
 		evbuffer_add_printf(b, "tern_store_reconnects_total %llu\n",
 				    (unsigned long long)store_reconnects(s->srv->store));
+		if (s->srv->cfg->redis_sentinel) {
+			help(b, "tern_store_failovers_total", "counter",
+			     "Times the sentinels named a new Redis master.");
+			evbuffer_add_printf(b, "tern_store_failovers_total %llu\n",
+					    (unsigned long long)store_failovers(s->srv->store));
+		}
 		fleet_metrics(b, store_fleet(s->srv->store));
 	}
 	help(b, "tern_draining", "gauge", "1 after SIGUSR1: no new allocations, stopping soon.");
@@ -534,8 +540,10 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 		reply(req, 503, "Service Unavailable", "text/plain", b);
 	} else if (strcmp(path, "/readyz") == 0) {
 		/* still serving on its own state: ready, but say what is missing */
-		evbuffer_add_printf(b, store_state(s->srv->store) == STORE_DOWN
-					       ? "degraded: redis unreachable\n" : "ok\n");
+		evbuffer_add_printf(b, store_state(s->srv->store) != STORE_DOWN ? "ok\n"
+				       : store_master_known(s->srv->store)
+					       ? "degraded: redis unreachable\n"
+					       : "degraded: no redis master known\n");
 		reply(req, 200, "OK", "text/plain", b);
 	} else if (strcmp(path, "/stats") == 0 && text_wanted(req)) {
 		write_text(b, s);

@@ -675,16 +675,6 @@ static int make_engine(struct wg *w, struct wgconf *wc, char *err, size_t errlen
 			 c->wg_config);
 		return -1;
 	}
-	if (c->redis_url) {
-		char why[256];
-
-		w->store = wgstore_open(w->base, c->redis_url, tunnel_public_key(w->t),
-					on_store_answer, on_store_changed, w, why, sizeof why);
-		if (!w->store) {
-			snprintf(err, errlen, "wireguard: redis-url: %s", why);
-			return -1;
-		}
-	}
 	w->port = c->wg_listening_port ? c->wg_listening_port
 		  : wc->listen_port    ? (uint16_t)wc->listen_port
 				       : 51820;
@@ -768,8 +758,21 @@ static void *wg_main(void *arg)
 
 int wg_start(struct wg *w)
 {
+	const struct redis_url *u;
+	char why[256];
+
 	if (!w)
 		return 0;
+	/* the store's settings (with redis-sentinel, its sentinels) exist now */
+	u = store_redis_url(w->srv->store);
+	if (u && w->cfg->redis_url) {
+		w->store = wgstore_open(w->base, u, tunnel_public_key(w->t), on_store_answer,
+					on_store_changed, w, why, sizeof why);
+		if (!w->store) {
+			log_err("wireguard: redis: %s", why);
+			return -1;
+		}
+	}
 	if (pthread_create(&w->thread, NULL, wg_main, w) != 0)
 		return -1;
 	w->running = true;

@@ -8,7 +8,8 @@
  *
  * Everything that can fail (the file, the sockets, the TUN device, the
  * UAPI socket) is done by wg_new(), on the main thread, before privileges
- * are dropped; wg_start() only starts the thread.
+ * are dropped; wg_start() connects to the store, which is opened after it
+ * (only memory can fail there), and starts the thread.
  */
 #ifndef TERN_SERVER_WG_H
 #define TERN_SERVER_WG_H

@@ -640,7 +640,9 @@ void records_restore(struct server *srv, const struct redis_url *u, const char *
 	steer_all(srv);
 	rs.c = rconn_sync(u, 3, err, sizeof err);
 	if (!rs.c) {
-		log_warn("redis %s:%u: %s; no allocations restored", u->host, (unsigned)u->port, err);
+		char at[REDIS_URL_FIELD + 16];
+
+		log_warn("redis %s: %s; no allocations restored", rconn_where(u, at, sizeof at), err);
 		return;
 	}
 	snprintf(match, sizeof match, "tern:alloc:{%s}:*", node_id);

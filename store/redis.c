@@ -27,11 +27,13 @@
 #include "store/records.h"
 #include "store/redis.h"
 #include "store/redis_url.h"
+#include "store/sentinel.h"
 #include "store/store.h"
 
 struct redis {
 	const struct server *srv;
-	struct redis_url url;
+	struct redis_url url; /* with the sentinels, if any (url.sentinel) */
+	struct sentinel *sentinel; /* redis-sentinel: where the master is; NULL without */
 	char node_id[STORE_NODE_ID_MAX + 1];
 	char key[STORE_NODE_ID_MAX + 16]; /* tern:node:{ID} */
 	struct rconn *conn;
@@ -270,13 +272,13 @@ static void on_full_check(evutil_socket_t fd, short what, void *arg)
 static int claim_at_start(struct redis *s, char *err, size_t errlen)
 {
 	redisContext *c;
-	char why[256];
+	char why[256], at[REDIS_URL_FIELD + 16];
 	int rc = 0;
 
 	c = rconn_sync(&s->url, 3, why, sizeof why);
 	if (!c) {
-		log_warn("redis %s:%u: %s; node-id %s will be claimed once Redis answers",
-			 s->url.host, (unsigned)s->url.port, why, s->node_id);
+		log_warn("redis %s: %s; node-id %s will be claimed once Redis answers",
+			 rconn_where(&s->url, at, sizeof at), why, s->node_id);
 		return 0;
 	}
 	for (int tries = 0; !s->claimed && tries < 2 * CLAIM_WATCH_MS / CLAIM_POLL_MS; tries++) {
@@ -340,7 +342,17 @@ struct redis *redis_open(struct event_base *base, struct server *srv, const char
 		free(s);
 		return NULL;
 	}
+	if (c->redis_sentinel && *c->redis_sentinel) {
+		s->sentinel = sentinel_new(base, c->redis_sentinel, c->redis_master_name,
+					   c->redis_sentinel_password, &s->url, err, errlen);
+		if (!s->sentinel) {
+			free(s);
+			return NULL;
+		}
+		s->url.sentinel = s->sentinel;
+	}
 	if (claim_at_start(s, err, errlen) < 0) {
+		sentinel_close(s->sentinel);
 		free(s);
 		return NULL;
 	}
@@ -362,8 +374,12 @@ struct redis *redis_open(struct event_base *base, struct server *srv, const char
 		redis_close(s);
 		return NULL;
 	}
-	log_info("redis %s:%u db %d: connecting as node %s", s->url.host, (unsigned)s->url.port,
-		 s->url.db, s->node_id);
+	if (s->sentinel)
+		log_info("redis: master %s from the sentinels %s, db %d: connecting as node %s",
+			 sentinel_name(s->sentinel), c->redis_sentinel, s->url.db, s->node_id);
+	else
+		log_info("redis %s:%u db %d: connecting as node %s", s->url.host,
+			 (unsigned)s->url.port, s->url.db, s->node_id);
 	return s;
 }
 
@@ -374,6 +390,7 @@ void redis_close(struct redis *s)
 	rconn_free(s->conn); /* first: the fleet's pending replies run now */
 	fleet_free(s->fleet);
 	authsync_free(s->authsync);
+	sentinel_close(s->sentinel); /* the workers' connections keep their references */
 	if (s->beat)
 		event_free(s->beat);
 	if (s->full_check)
@@ -399,6 +416,21 @@ enum store_state redis_state(const struct redis *s)
 uint64_t redis_reconnects(const struct redis *s)
 {
 	return rconn_reconnects(s->conn);
+}
+
+const struct redis_url *redis_url_of(const struct redis *s)
+{
+	return &s->url;
+}
+
+bool redis_master_known(const struct redis *s)
+{
+	return !s->sentinel || sentinel_known(s->sentinel);
+}
+
+uint64_t redis_failovers(const struct redis *s)
+{
+	return s->sentinel ? sentinel_failovers(s->sentinel) : 0;
 }
 
 bool redis_alternate(const struct redis *s, enum transport tp, uint8_t family,

@@ -38,6 +38,11 @@ int redis_records_start(struct redis *s, struct server *srv);
 
 enum store_state redis_state(const struct redis *s);
 uint64_t redis_reconnects(const struct redis *s);
+/* redis-url, and with redis-sentinel the sentinels (store/sentinel.h). */
+const struct redis_url *redis_url_of(const struct redis *s);
+/* false only with redis-sentinel, while no master is known */
+bool redis_master_known(const struct redis *s);
+uint64_t redis_failovers(const struct redis *s);
 bool redis_alternate(const struct redis *s, enum transport tp, uint8_t family,
 		     struct stun_addr *out);
 void redis_reload(struct redis *s);

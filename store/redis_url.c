@@ -12,9 +12,9 @@
 
 #include "store/redis_url.h"
 
-static int fail(char *err, size_t errlen, const char *why)
+static int fail(char *err, size_t errlen, const char *what, const char *why)
 {
-	snprintf(err, errlen, "%s", why);
+	snprintf(err, errlen, "%s: %s", what, why);
 	return -1;
 }
 
@@ -69,43 +69,42 @@ static bool host_char(char c)
 	       c == '-' || c == '.' || c == '_';
 }
 
-/* host[:port] from s[0..n). */
-static int parse_hostport(const char *s, size_t n, struct redis_url *u, char *err,
-			  size_t errlen)
+int redis_url_hostport(const char *s, size_t n, uint16_t def, char *host, size_t cap,
+		       uint16_t *port, const char *what, char *err, size_t errlen)
 {
 	const char *end = s + n, *colon;
-	long port;
+	long p;
 
 	if (n && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
 
-		if (!close || close == s + 1 || (size_t)(close - s - 1) >= sizeof u->host)
-			return fail(err, errlen, "redis-url: bad [IPv6] host");
-		for (const char *p = s + 1; p < close; p++)
-			if (!(isxdigit((unsigned char)*p) || *p == ':' || *p == '.'))
-				return fail(err, errlen, "redis-url: bad [IPv6] host");
-		memcpy(u->host, s + 1, (size_t)(close - s - 1));
-		u->host[close - s - 1] = '\0';
+		if (!close || close == s + 1 || (size_t)(close - s - 1) >= cap)
+			return fail(err, errlen, what, "bad [IPv6] host");
+		for (const char *q = s + 1; q < close; q++)
+			if (!(isxdigit((unsigned char)*q) || *q == ':' || *q == '.'))
+				return fail(err, errlen, what, "bad [IPv6] host");
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
 		colon = close + 1 < end ? close + 1 : NULL;
 		if (colon && *colon != ':')
-			return fail(err, errlen, "redis-url: junk after the [IPv6] host");
+			return fail(err, errlen, what, "junk after the [IPv6] host");
 	} else {
 		colon = memchr(s, ':', n);
 		size_t hl = colon ? (size_t)(colon - s) : n;
 
-		if (hl == 0 || hl >= sizeof u->host)
-			return fail(err, errlen, "redis-url: no host");
+		if (hl == 0 || hl >= cap)
+			return fail(err, errlen, what, "no host");
 		for (size_t i = 0; i < hl; i++)
 			if (!host_char(s[i]))
-				return fail(err, errlen, "redis-url: bad character in the host");
-		memcpy(u->host, s, hl);
-		u->host[hl] = '\0';
+				return fail(err, errlen, what, "bad character in the host");
+		memcpy(host, s, hl);
+		host[hl] = '\0';
 	}
-	u->port = 6379;
+	*port = def;
 	if (colon) {
-		if (!parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port) || port == 0)
-			return fail(err, errlen, "redis-url: the port is not 1-65535");
-		u->port = (uint16_t)port;
+		if (!parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &p) || p == 0)
+			return fail(err, errlen, what, "the port is not 1-65535");
+		*port = (uint16_t)p;
 	}
 	return 0;
 }
@@ -118,13 +117,13 @@ int redis_url_parse(const char *s, struct redis_url *u, char *err, size_t errlen
 
 	memset(u, 0, sizeof *u);
 	if (!s)
-		return fail(err, errlen, "redis-url: needs a value");
+		return fail(err, errlen, "redis-url", "needs a value");
 	if (strncmp(s, "rediss://", 9) == 0)
-		return fail(err, errlen, "redis-url: rediss:// (TLS) needs a hiredis with TLS "
+		return fail(err, errlen, "redis-url", "rediss:// (TLS) needs a hiredis with TLS "
 					 "support, which this build lacks; reach a remote Redis "
 					 "through a local TLS tunnel (see ternd.conf(5))");
 	if (strncmp(s, scheme, sizeof scheme - 1) != 0)
-		return fail(err, errlen, "redis-url: must start with redis://");
+		return fail(err, errlen, "redis-url", "must start with redis://");
 	rest = s + sizeof scheme - 1;
 	end = rest + strlen(rest);
 	slash = memchr(rest, '/', (size_t)(end - rest));
@@ -133,17 +132,18 @@ int redis_url_parse(const char *s, struct redis_url *u, char *err, size_t errlen
 		const char *colon = memchr(rest, ':', (size_t)(at - rest));
 
 		if (!colon)
-			return fail(err, errlen, "redis-url: credentials must be [user]:password@");
+			return fail(err, errlen, "redis-url", "credentials must be [user]:password@");
 		if (!decode(rest, (size_t)(colon - rest), u->user, sizeof u->user) ||
 		    !decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password))
-			return fail(err, errlen, "redis-url: bad percent-encoding or length in "
+			return fail(err, errlen, "redis-url", "bad percent-encoding or length in "
 						 "the user or password");
 		rest = at + 1;
 	}
-	if (parse_hostport(rest, (size_t)((slash ? slash : end) - rest), u, err, errlen) < 0)
+	if (redis_url_hostport(rest, (size_t)((slash ? slash : end) - rest), 6379, u->host,
+			       sizeof u->host, &u->port, "redis-url", err, errlen) < 0)
 		return -1;
 	if (slash && slash + 1 < end && !parse_uint(slash + 1, (size_t)(end - slash - 1), 9999, &db))
-		return fail(err, errlen, "redis-url: the database is not a number 0-9999");
+		return fail(err, errlen, "redis-url", "the database is not a number 0-9999");
 	u->db = (int)db;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "store/rconn.h"
 #include "store/records.h"
 #include "store/redis.h"
+#include "store/sentinel.h"
 #include "store/store.h"
 
 struct store {
@@ -64,6 +65,22 @@ struct redisContext *store_redis_connect(const struct redis_url *u, int timeout_
 					 size_t errlen)
 {
 	return rconn_sync(u, timeout_s, err, errlen);
+}
+
+int store_redis_sentinels(const struct config *c, struct redis_url *u, char *err,
+			  size_t errlen)
+{
+	if (!c->redis_sentinel || !*c->redis_sentinel)
+		return 0;
+	u->sentinel = sentinel_new(NULL, c->redis_sentinel, c->redis_master_name,
+				   c->redis_sentinel_password, u, err, errlen);
+	return u->sentinel ? 0 : -1;
+}
+
+void store_redis_forget(struct redis_url *u)
+{
+	sentinel_close(u->sentinel);
+	u->sentinel = NULL;
 }
 
 int store_records_finish(struct worker *w)
@@ -156,6 +173,21 @@ enum store_state store_state(const struct store *s)
 uint64_t store_reconnects(const struct store *s)
 {
 	return s && s->redis ? redis_reconnects(s->redis) : 0;
+}
+
+bool store_master_known(const struct store *s)
+{
+	return !s || !s->redis || redis_master_known(s->redis);
+}
+
+uint64_t store_failovers(const struct store *s)
+{
+	return s && s->redis ? redis_failovers(s->redis) : 0;
+}
+
+const struct redis_url *store_redis_url(const struct store *s)
+{
+	return s && s->redis ? redis_url_of(s->redis) : NULL;
 }
 
 bool store_alternate(const struct store *s, enum transport tp, uint8_t family,

@@ -10,7 +10,9 @@
  *   redis   redis-url: this node is a member of a fleet. On the main loop,
  *           the node registry, the fleet view and the credentials in
  *           coturn's userdb schema (store/redis.h); on each worker, its
- *           allocations' records (store/records.h).
+ *           allocations' records (store/records.h). With redis-sentinel,
+ *           every connection goes to the master the sentinels name
+ *           (store/sentinel.h).
  *
  * Where the memory backend has nothing to do, each function says what it
  * answers. The store runs on the main loop but for the records' writers,
@@ -71,6 +73,11 @@ enum store_state store_state(const struct store *s);
 const char *store_state_name(enum store_state st);
 /* Attempts to reconnect to Redis; 0 for the memory backend. */
 uint64_t store_reconnects(const struct store *s);
+/* With redis-sentinel: whether the sentinels name a master now (false
+ * during a failover, until the new one answers). true otherwise. */
+bool store_master_known(const struct store *s);
+/* With redis-sentinel: times the master moved to another address. */
+uint64_t store_failovers(const struct store *s);
 /* node-id, or the host name: both backends have one (/stats names it). */
 const char *store_node_id(const struct store *s);
 /* SIGHUP: read the credentials again (the userdb file, and Redis's). */
@@ -163,10 +170,13 @@ typedef void (*wgstore_answer_fn)(void *ctx, uint32_t ticket, enum wgstore_resul
  * tern:wg. */
 typedef void (*wgstore_changed_fn)(void *ctx, const uint8_t key[32], bool deleted);
 
-/* Connect to url on base for the responder with that public key. NULL with
- * err filled for a bad url or no memory; a Redis that is not there is no
- * error (every question is answered WGSTORE_DOWN until it is). */
-struct wgstore *wgstore_open(struct event_base *base, const char *url,
+/* The Redis backend's settings, sentinels included, for wgstore_open();
+ * NULL for the memory backend. */
+const struct redis_url *store_redis_url(const struct store *s);
+/* Connect to u (store_redis_url) on base for the responder with that
+ * public key. NULL with err filled for no memory; a Redis that is not
+ * there is no error (every question is answered WGSTORE_DOWN until it is). */
+struct wgstore *wgstore_open(struct event_base *base, const struct redis_url *u,
 			     const uint8_t responder[32], wgstore_answer_fn answer,
 			     wgstore_changed_fn changed, void *ctx, char *err, size_t errlen);
 /* Close; questions in flight are answered to no one. */
@@ -197,5 +207,12 @@ void wgstore_event(struct wgstore *ws, const char *json);
 struct redisContext;
 struct redisContext *store_redis_connect(const struct redis_url *u, int timeout_s, char *err,
 					 size_t errlen);
+/* With c's redis-sentinel: u's connections go to the master the sentinels
+ * name (asked, blocking, when connecting). 0 (nothing to do without), or
+ * -1 with err. store_redis_forget() lets go after. */
+struct config;
+int store_redis_sentinels(const struct config *c, struct redis_url *u, char *err,
+			  size_t errlen);
+void store_redis_forget(struct redis_url *u);
 
 #endif

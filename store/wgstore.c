@@ -103,19 +103,14 @@ static void on_sub_up(void *ctx, redisAsyncContext *ac)
 			      NULL);
 }
 
-struct wgstore *wgstore_open(struct event_base *base, const char *url,
+struct wgstore *wgstore_open(struct event_base *base, const struct redis_url *u,
 			     const uint8_t responder[32], wgstore_answer_fn answer,
 			     wgstore_changed_fn changed, void *ctx, char *err, size_t errlen)
 {
 	struct wgstore *ws = calloc(1, sizeof *ws);
-	struct redis_url u;
 
 	if (!ws) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (redis_url_parse(url, &u, err, errlen) < 0) {
-		free(ws);
 		return NULL;
 	}
 	ws->base = base;
@@ -124,10 +119,9 @@ struct wgstore *wgstore_open(struct event_base *base, const char *url,
 	ws->answer = answer;
 	ws->changed = changed;
 	ws->ctx = ctx;
-	ws->conn = rconn_new(base, &u, "wireguard peers", true, &(struct rconn_cb){ .ctx = ws });
-	ws->sub = rconn_new(base, &u, "wireguard peer changes", false,
+	ws->conn = rconn_new(base, u, "wireguard peers", true, &(struct rconn_cb){ .ctx = ws });
+	ws->sub = rconn_new(base, u, "wireguard peer changes", false,
 			    &(struct rconn_cb){ .ctx = ws, .up = on_sub_up });
-	explicit_bzero(&u, sizeof u);
 	if (!ws->conn || !ws->sub) {
 		snprintf(err, errlen, "out of memory");
 		wgstore_free(ws);

@@ -303,19 +303,23 @@ int main(int argc, char **argv)
 		config_free(&c);
 		return rc;
 	}
-	url = url ? url : c.redis_url ? c.redis_url : "redis://127.0.0.1:6379/0";
 	realm = realm ? realm : c.realm;
-	if (optind >= argc || redis_url_parse(url, &u, err, sizeof err) < 0) {
+	if (optind >= argc ||
+	    redis_url_parse(url ? url : c.redis_url ? c.redis_url : "redis://127.0.0.1:6379/0", &u,
+			    err, sizeof err) < 0 ||
+	    (!url && store_redis_sentinels(&c, &u, err, sizeof err) < 0)) { /* the config's */
 		if (optind < argc)
-			fprintf(stderr, "ternctl: redis-url: %s\n", err);
+			fprintf(stderr, "ternctl: %s\n", err);
 		config_free(&c);
 		return ternctl_usage();
 	}
 	if (strcmp(argv[optind], "peer") == 0 && !responder_key(wgkey, &c, responder)) {
+		store_redis_forget(&u);
 		config_free(&c);
 		return EXIT_USAGE;
 	}
 	db = store_redis_connect(&u, 5, err, sizeof err);
+	store_redis_forget(&u);
 	explicit_bzero(&u, sizeof u);
 	if (!db) {
 		fprintf(stderr, "ternctl: redis: %s\n", err);

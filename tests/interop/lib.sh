@@ -404,18 +404,45 @@ redis_pick() {
 # directory is the test's own: turnadmin makes Redis SAVE, and a redis-server
 # loads any dump.rdb it finds there at start.
 redis_start() {
-	local i
-	redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" "$@" \
-		>"$T/redis.log" 2>&1 &
-	REDIS_PID=$!
-	_bg_pids+=("$REDIS_PID")
+	redis_node "$RP" "$T/redis.log" "$@" || return 1
+	REDIS_PID=$NODE_PID
+}
+# redis_node PORT LOG ARGS...: the same on any port (a second server, a
+# replica with --replicaof), logging to LOG; NODE_PID is its pid.
+redis_node() {
+	local port=$1 log=$2 i
+	shift 2
+	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" "$@" \
+		>"$log" 2>&1 &
+	NODE_PID=$!
+	_bg_pids+=("$NODE_PID")
 	for ((i = 0; i < 50; i++)); do
-		redis-cli -p "$RP" ${REDIS_PW:+-a "$REDIS_PW" --no-auth-warning} ping 2>/dev/null |
+		redis-cli -p "$port" ${REDIS_PW:+-a "$REDIS_PW" --no-auth-warning} ping 2>/dev/null |
 			grep -q PONG && return 0
 		sleep 0.1
 	done
-	echo "redis-server did not answer on port $RP"
-	cat "$T/redis.log"
+	echo "redis-server did not answer on port $port"
+	cat "$log"
+	return 1
+}
+# sentinel_start PORT NAME MASTER_PORT: a redis-sentinel on 127.0.0.1:PORT
+# that monitors master NAME at 127.0.0.1:MASTER_PORT with quorum 2, quick to
+# act (down after 1 s, failover timeout 5 s). Its config file, which it
+# rewrites as it learns, is the test's own.
+sentinel_start() {
+	local port=$1 i
+	printf '%s\n' "port $port" "bind 127.0.0.1" "dir $T" \
+		"sentinel monitor $2 127.0.0.1 $3 2" "sentinel down-after-milliseconds $2 1000" \
+		"sentinel failover-timeout $2 5000" "sentinel parallel-syncs $2 1" \
+		>"$T/sentinel.$port.conf"
+	redis-sentinel "$T/sentinel.$port.conf" >"$T/sentinel.$port.log" 2>&1 &
+	_bg_pids+=($!)
+	for ((i = 0; i < 50; i++)); do
+		redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.1
+	done
+	echo "redis-sentinel did not answer on port $port"
+	cat "$T/sentinel.$port.log"
 	return 1
 }
 redis_stop() {

@@ -1273,6 +1273,41 @@ static void test_auth_secret(void **state)
 	assert_string_equal(f->err, "test: static-auth-secret: needs a value");
 }
 
+/* redis-sentinel: its list checked at its line, and what it needs with it */
+static void test_redis_sentinel(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[][2] = {
+		{ "redis-sentinel=127.0.0.1:0\n", "redis-sentinel: the port is not 1-65535" },
+		{ "redis-sentinel=a:1,,b\n", "redis-sentinel: an empty entry" },
+		{ "redis-sentinel=a,a:26379\n", "redis-sentinel: a:26379 is listed twice" },
+		{ "redis-master-name=my master\n",
+		  "redis-master-name: not 1-128 printable characters without blanks" },
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_free(&f->c);
+		config_defaults(&f->c);
+		assert_int_equal(load(f, bad[i][0]), -1);
+		assert_err_at(f, 1, bad[i][1]);
+	}
+	config_free(&f->c);
+	config_defaults(&f->c);
+	assert_int_equal(load(f, "redis-url=redis://m/3\nredis-sentinel=10.0.0.1, [::1]:26380\n"),
+			 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
+	assert_err_at(f, 2, "redis-sentinel needs redis-master-name (the name the sentinels "
+			    "monitor the master under)");
+	assert_int_equal(set(f, "redis-master-name", "m"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), 0);
+	config_free(&f->c);
+	config_defaults(&f->c);
+	assert_int_equal(load(f, "redis-master-name=m\nredis-sentinel=h\n"), 0);
+	assert_int_equal(config_validate(&f->c, f->err, sizeof(f->err)), -1);
+	assert_err_at(f, 2, "redis-sentinel needs redis-url too (its password and db are the "
+			    "master's; write the master's name as its host)");
+}
+
 static void test_auth_secret_too_long(void **state)
 {
 	struct fixture *f = *state;
@@ -1461,6 +1496,7 @@ int main(void)
 		T(test_userdb_bad_line),
 		T(test_userdb_missing_or_sqlite),
 		T(test_auth_secret),
+		T(test_redis_sentinel),
 		T(test_auth_secret_too_long),
 		T(test_warnings),
 		T(test_check_file_prints_warnings),
