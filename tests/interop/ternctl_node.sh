@@ -6,11 +6,12 @@
 # stats-token required by /allocations and the POSTs once set, and by
 # ternd itself when stats-listen is not on loopback; clear errors and exit
 # codes with the node down or the token wrong. With Redis, stats shows the
-# fleet too.
+# fleet too; with Redis down, ternctl's Redis commands exit 3 saying so,
+# while the node's own view still answers.
 . "$(dirname "$0")/lib.sh"
 need python3 redis-server redis-cli
 
-plan 23
+plan 26
 
 P=$(port_pick 1) || bail "no free ports"
 TOKEN=tok-$$-0123456789abcdef
@@ -80,3 +81,11 @@ check "ternd starts with redis-url" \
 	--user=alice:secret --redis-url="redis://127.0.0.1:$RP/3" --node-id=node-a || exit 0
 like "stats with Redis: the fleet, this node in it" \
 	"$(wait_for 5 1 sh -c "'$TERNCTL' --stats-url='http://$STATS' stats | grep -c '^node-a '")" "^1$"
+redis_stop
+R=(--redis-url="redis://127.0.0.1:$RP/3" --realm=tern.test)
+is "Redis down: user list exits 3, said" "$(rc "${R[@]}" user list)" \
+	"3 ternctl: redis: Connection refused "
+is "nodes likewise" "$(rc "${R[@]}" nodes)" "3 ternctl: redis: Connection refused "
+like "while the node's own view still answers, saying the store is down" \
+	"$(wait_for 5 1 sh -c "'$TERNCTL' --stats-url='http://$STATS' stats | grep -ci 'down'")" \
+	"^[1-9]"
