@@ -4,7 +4,9 @@
 #  1. Allocation rate: N allocations, each an Allocate (401 dance, REST
 #     credentials), a CreatePermission and a ChannelBind (bench/relay/
 #     allocs.py --peer), against ternd with state in memory, ternd with
-#     redis-url (redis-server on loopback), and coturn's turnserver. Each
+#     redis-url (redis-server on loopback), the same with redis-required
+#     (each Allocate answered after Redis acknowledged its record), and
+#     coturn's turnserver. Each
 #     server is fresh for each round and pinned to one CPU; the client runs
 #     on the other. Reported: allocations per second as the client saw
 #     them, and the server's CPU time per 1,000 allocations (for the Redis
@@ -119,12 +121,14 @@ rate() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 HZ=$(getconf CLK_TCK)
 declare -A RATE CPU RCPU FAILED
-servers=(memory redis)
+servers=(memory redis required)
 command -v turnserver >/dev/null && servers+=(coturn)
 for ((round = 1; round <= ROUNDS; round++)); do
 	for s in "${servers[@]}"; do
 		case $s in
 		redis) got=$(rate redis --redis-url="redis://127.0.0.1:$RP/5" --node-id=bench) ;;
+		required) got=$(rate required --redis-url="redis://127.0.0.1:$RP/5" --node-id=bench \
+			--redis-required) ;;
 		*) got=$(rate "$s") ;;
 		esac || { echo "store: $s failed" >&2; continue; }
 		echo "rate $s round $round: $got"
@@ -225,9 +229,9 @@ report() {
 		r=$(tr ' ' '\n' <<<"${RCPU[$s]:-}" | grep . | median)
 		awk -v s="$s" -v rt="${rt:-0}" -v c="${c:-0}" -v r="${r:-0}" -v hz="$HZ" -v n="$N" \
 			-v f="${FAILED[$s]:-0}" 'BEGIN {
-			name = s == "memory" ? "tern, memory" : s == "redis" ? "tern, redis-url" : "coturn 4.6"
+			name = s == "memory" ? "tern, memory" : s == "redis" ? "tern, redis-url" : s == "required" ? "tern, redis-url + redis-required" : "coturn 4.6"
 			printf "| %s | %d | %.1f | %s | %d |\n", name, rt, c * 1000 / hz / n * 1000,
-				s == "redis" ? sprintf("%.1f", r * 1000 / hz / n * 1000) : "-", f }'
+				s == "redis" || s == "required" ? sprintf("%.1f", r * 1000 / hz / n * 1000) : "-", f }'
 	done
 	echo
 	echo "Restart to relaying: $made, $records records in Redis; after SIGKILL, ternd started again"
