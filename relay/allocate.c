@@ -171,6 +171,7 @@ static bool open_reserved(struct relay *r, struct alloc *a, const struct want *w
 
 void allocate_release(struct relay *r, struct alloc *a)
 {
+	offload_gone(r, a);
 	persist_forget(r, a);
 	tcp_release(r, a);
 	for (int f = 0; f < ALLOC_FAMILIES; f++) {

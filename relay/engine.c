@@ -88,6 +88,13 @@ static struct relay_action redelete(struct relay *r, const struct stun_msg *m,
 	return act;
 }
 
+/* a request changed a: the store and the fast path hear of it */
+static void changed(struct relay *r, struct alloc *a, uint64_t now)
+{
+	persist_mark(r, a);
+	offload_sync(r, a, now);
+}
+
 static struct relay_action on_allocation(struct relay *r, struct alloc *a,
 					 const struct stun_msg *m,
 					 const struct auth_result *auth, uint64_t now,
@@ -108,18 +115,18 @@ static struct relay_action on_allocation(struct relay *r, struct alloc *a,
 		if (!a)
 			remember_deleted(r, &k, m->tid, now);
 		else if (!act.error)
-			persist_mark(r, a);
+			changed(r, a, now);
 		return act;
 	}
 	case TURN_CREATE_PERMISSION:
 		act = request_permission(r, a, m, auth, now, out, cap);
 		if (!act.error)
-			persist_mark(r, a);
+			changed(r, a, now);
 		return act;
 	case TURN_CHANNEL_BIND:
 		act = request_channel_bind(r, a, m, auth, now, out, cap);
 		if (!act.error)
-			persist_mark(r, a);
+			changed(r, a, now);
 		return act;
 	case TURN_CONNECT:
 		return tcp_connect_request(r, a, m, auth, now, out, cap);

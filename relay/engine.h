@@ -74,6 +74,10 @@ struct deleted {
 	struct relay_gone gone;
 };
 
+/* relay/offload.c: the channels a shell relays itself (ops->channel). */
+void offload_sync(struct relay *r, struct alloc *a, uint64_t now);
+void offload_gone(struct relay *r, struct alloc *a);
+
 /* relay/persist.c: the engine's side of the store. */
 int persist_init(struct relay *r);
 void persist_free(struct relay *r);

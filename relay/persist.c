@@ -246,5 +246,6 @@ int relay_restore(struct relay *r, const struct relay_record *rec, uint64_t now_
 		if (a->handle[f] >= 0)
 			stat_inc(&r->stats.allocations[f], 1);
 	stat_inc(&r->stats.restored, 1);
+	offload_sync(r, a, now_ms);
 	return 0;
 }

@@ -75,6 +75,17 @@ struct relay_config {
 	int n_nonce_secrets;
 };
 
+/* A bound channel, for a shell that relays ChannelData itself (the kernel
+ * fast path, server/xdp.c): from key's client, channel number, its data
+ * leaves from relayed for peer, until expires_ms at the latest (the
+ * earlier of the channel's and the allocation's expiry); 0: no more. */
+struct relay_channel {
+	struct relay_key key;
+	uint16_t number;
+	struct stun_addr relayed, peer;
+	uint64_t expires_ms;
+};
+
 /* What the engine asks of the shell. Each returns at once. */
 struct relay_ops {
 	void *ctx;
@@ -147,6 +158,15 @@ struct relay_ops {
 	 * TLS and DTLS); or an error code to answer instead (508 while a
 	 * required store is away). NULL: always go on.
 	 */
+	/*
+	 * If not NULL: a channel the shell may relay client-to-peer without
+	 * the engine began, changed or ended (c->expires_ms 0). Said after
+	 * every ChannelBind, Refresh and CreatePermission of an allocation and
+	 * when it goes, for UDP allocations over UDP without max-bps or
+	 * bps-capacity (those the engine must see to meter) and never for the
+	 * in-process service or an own address.
+	 */
+	void (*channel)(void *ctx, const struct relay_channel *c);
 	int (*admit)(void *ctx, const struct relay_key *k, bool table_full,
 		     struct stun_addr *alt, const char **domain);
 };

@@ -74,6 +74,14 @@ static bool check_ws_prefix(const char *v, char *why, size_t n)
 }
 
 /* alternate-domain: a DNS name every node's certificate is valid for. */
+static bool check_xdp_mode(const char *v, char *why, size_t n)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "native") == 0 || strcmp(v, "generic") == 0)
+		return true;
+	snprintf(why, n, "'%s' is not native, generic or auto", v);
+	return false;
+}
+
 static bool check_domain(const char *v, char *why, size_t n)
 {
 	size_t len = strlen(v);
@@ -358,6 +366,13 @@ const struct config_opt config_options[] = {
 	FLAG("redis-required", redis_required,
 	     "Refuse new allocations (508) while Redis is unreachable, instead of "
 	     "taking them on local state."),
+	LIST("xdp-interface", T_IFLIST, xdp_interface, CONFIG_MAX_XDP_INTERFACES, "NAME",
+	     "Relay ChannelData in XDP on this interface (repeatable); without it, or when "
+	     "the program cannot attach, userspace relays it all."),
+	{ .name = "xdp-mode", .type = T_STR, .off = FIELD(xdp_mode), .def = "auto",
+	  .arg = "MODE", .check = check_xdp_mode,
+	  .help = "How to attach: native (the driver's), generic (any interface, slower), "
+		  "or auto (native, else generic)." },
 };
 
 const size_t config_n_options = ARRAY_SIZE(config_options);
@@ -397,7 +412,8 @@ const char *config_origin(const struct config *c, const char *name)
 static bool is_list(const struct config_opt *o)
 {
 	return o->type == T_IPLIST || o->type == T_USERLIST || o->type == T_SECRETLIST ||
-	       o->type == T_RANGELIST || o->type == T_CIDRLIST || o->type == T_ORIGINLIST;
+	       o->type == T_RANGELIST || o->type == T_CIDRLIST || o->type == T_ORIGINLIST ||
+	       o->type == T_IFLIST;
 }
 
 /* Bytes of row o's field; lists: the array (their count is off_n). */
@@ -425,6 +441,7 @@ static size_t field_size(const struct config_opt *o)
 	case T_RANGELIST:
 	case T_CIDRLIST:
 	case T_ORIGINLIST:
+	case T_IFLIST:
 		return (size_t)o->max * sizeof(char *);
 	default: /* T_STR, T_EXTIP, T_HOSTPORT, T_PROM_*: a string */
 		return sizeof(char *);
@@ -1073,6 +1090,22 @@ static int set_origin(struct config *c, const struct config_opt *o, const char *
 	return list_add(c, o, v, "origins", why, n);
 }
 
+/* A network interface's name as the kernel takes it: 1-15 bytes, no '/',
+ * blank or ':' (IFNAMSIZ, dev_valid_name). */
+static int set_ifname(struct config *c, const struct config_opt *o, const char *v, char *why,
+		      size_t n)
+{
+	bool ok = v && *v && strlen(v) < 16 && strcmp(v, ".") != 0 && strcmp(v, "..") != 0;
+
+	for (const char *p = v; ok && *p; p++)
+		ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '/' && *p != ':';
+	if (!ok) {
+		snprintf(why, n, "'%s' is not a network interface name", v ? v : "");
+		return -1;
+	}
+	return list_add(c, o, v, "interfaces", why, n);
+}
+
 static const setter_fn setters[T_NTYPES] = {
 	[T_BOOL] = set_bool,	     [T_NOTBOOL] = set_bool,	[T_LEVEL] = set_bool,
 	[T_INT] = set_number,	     [T_SECS] = set_number,	[T_U64] = set_number,
@@ -1080,7 +1113,7 @@ static const setter_fn setters[T_NTYPES] = {
 	[T_IPLIST] = set_iplist,     [T_USERLIST] = set_user,	[T_SECRETLIST] = set_secret,
 	[T_RANGELIST] = set_range,   [T_EXTIP] = set_extip,	[T_KEY32] = set_key32,
 	[T_HOSTPORT] = set_hostport, [T_PROM_PORT] = set_prom,	[T_PROM_ADDR] = set_prom,
-	[T_CIDRLIST] = set_cidr,     [T_ORIGINLIST] = set_origin,
+	[T_CIDRLIST] = set_cidr,     [T_ORIGINLIST] = set_origin,	[T_IFLIST] = set_ifname,
 };
 
 /* ---- applying one option ------------------------------------------------ */

@@ -20,6 +20,7 @@ enum config_limits {
 	CONFIG_MAX_PEER_RANGES = 1024,     /* each of allowed- and denied-peer-ip */
 	CONFIG_MAX_WG_ADDRESSES = 8,
 	CONFIG_MAX_WS_ORIGINS = 64,        /* ws-allowed-origin */
+	CONFIG_MAX_XDP_INTERFACES = 16,    /* xdp-interface */
 	CONFIG_MAX_PEER_RANGE_LEN = 128,   /* one range as text, in bytes */
 	CONFIG_MAX_USERNAME_LEN = 508,     /* RFC 8489 s14.3: under 509 bytes */
 	CONFIG_MAX_SECRET_LEN = 256,       /* a password or static-auth-secret */
@@ -101,6 +102,10 @@ struct config {
 	int ws_max_header;            /* bytes of the HTTP request head */
 	int ws_max_message;           /* bytes of one message (flyctl: datagram) */
 	int ws_ping_interval;         /* seconds quiet before a ping; twice: closed */
+	/* the kernel fast path (server/xdp.c) */
+	char *xdp_interface[CONFIG_MAX_XDP_INTERFACES];
+	int n_xdp_interface;
+	char *xdp_mode;               /* "auto" (default), "native" or "generic" */
 	char *pidfile, *proc_user, *proc_group;
 	/* logging */
 	char *log_file; /* NULL or "stderr": stderr; "stdout" too */

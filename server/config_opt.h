@@ -31,6 +31,7 @@ enum config_opt_type {
 	T_RANGELIST,  /* repeatable peer range, likewise */
 	T_CIDRLIST,   /* repeatable "address/length", likewise */
 	T_ORIGINLIST, /* repeatable browser origin ("scheme://host[:port]"), likewise */
+	T_IFLIST,     /* repeatable network interface name, likewise */
 	T_EXTIP,      /* "public" or "public/private" IP literals */
 	T_KEY32,      /* 64 hex digits: uint8_t[32], off_n is the bool "set" */
 	T_HOSTPORT,   /* "host:port", "[v6]:port" or "off" */

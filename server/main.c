@@ -36,6 +36,7 @@
 #include "server/turn.h"
 #include "server/wg.h"
 #include "server/worker.h"
+#include "server/xdp.h"
 #include "store/store.h"
 
 enum { EXIT_START = 1, EXIT_CONFIG = 2 };
@@ -288,6 +289,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (plan_listeners(srv, err, errlen) < 0 || turn_setup(srv, err, errlen) < 0 ||
 	    stream_caps(srv, err, errlen) < 0)
 		return -1;
+	/* the kernel fast path, before the workers' engines (and a restore) say
+	 * their channels, and before privileges go */
+	if (srv->turn)
+		srv->xdp = xdp_open(c);
 	/* WireGuard through TURN or WebSocket: lanes between the workers and the
 	 * responder */
 	if (c->wg_config && (srv->turn || !c->no_websocket) &&
@@ -320,6 +325,7 @@ static void release(struct server *srv)
 	wg_free(srv->wg);
 	for (int i = 0; i < srv->n_workers; i++)
 		worker_free(srv->workers[i]);
+	xdp_close(srv->xdp); /* detached: nothing relays for allocations now gone */
 	handover_free(srv->handover);
 	SSL_CTX_free(srv->tls);
 	SSL_CTX_free(srv->dtls);

@@ -22,6 +22,7 @@
 #include "server/netaddr.h"
 #include "server/stats.h"
 #include "server/wg.h"
+#include "server/xdp.h"
 #include "store/store.h"
 
 /* The TURN engines' counters, summed; each field a plain total. */
@@ -556,6 +557,7 @@ static void stats_on_request(struct evhttp_request *req, void *arg)
 			counters_sum(sum, &s->srv->workers[i]->counters);
 		write_metrics(b, s, sum);
 		write_turn(b, s->srv, sum);
+		xdp_metrics(s->srv->xdp, b);
 		wg_metrics(s->srv->wg, b);
 		free(sum);
 		reply(req, 200, "OK", "text/plain; version=0.0.4", b);

@@ -23,6 +23,7 @@
 #include "server/tcprelay.h"
 #include "server/udp.h"
 #include "server/worker.h"
+#include "server/xdp.h"
 #include "store/store.h"
 
 static int open_listeners(struct worker *w, char *err, size_t errlen)
@@ -120,6 +121,14 @@ static int ops_admit(void *ctx, const struct relay_key *k, bool table_full,
 	return atomic_load(&srv->draining) ? STUN_ERR_INSUFFICIENT_CAPACITY : 0;
 }
 
+/* A channel for the kernel fast path to mirror. */
+static void ops_channel(void *ctx, const struct relay_channel *c)
+{
+	const struct worker *w = ctx;
+
+	xdp_channel(w->srv->xdp, &w->srv->spec[c->key.listener].local, c);
+}
+
 static void ops_random(void *ctx, void *buf, size_t len)
 {
 	/* getrandom() on a booted kernel never blocks nor fails for <= 256 */
@@ -187,6 +196,8 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	if (!w->srv->cfg->no_tcp_relay)
 		tcprelay_ops(&w->ops);
 	w->ops.admit = ops_admit;
+	if (w->srv->xdp)
+		w->ops.channel = ops_channel;
 	w->relay = w->srv->relay;
 	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */

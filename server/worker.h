@@ -47,6 +47,7 @@ struct server {
 	struct reserve *reserve; /* EVEN-PORT held ports, all workers */
 	struct auth *auth;
 	struct policy *policy;
+	struct xdp *xdp; /* the kernel fast path, or NULL (server/xdp.h) */
 	struct tcp_hub *tcp;     /* RFC 6062 peer connections, all workers */
 	struct srclimit *streams; /* stream connections per source, all workers */
 	struct wg *wg;           /* the WireGuard responder's thread, or NULL */

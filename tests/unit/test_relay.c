@@ -51,6 +51,9 @@ struct fake {
 	bool full;              /* admit: redirect, besides a full table */
 	int refuse;             /* admit: answer this instead */
 	bool saw_table_full;
+	/* ops->channel: what the fast path was told last, and how often */
+	struct relay_channel chan;
+	int n_chan;
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
@@ -215,6 +218,14 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 	f->sent_len = len;
 	f->sent_to = *k;
 	f->n_sent++;
+}
+
+static void f_channel(void *ctx, const struct relay_channel *c)
+{
+	struct fake *f = ctx;
+
+	f->chan = *c;
+	f->n_chan++;
 }
 
 static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
@@ -1880,6 +1891,47 @@ static void test_fleet_redirect_300(void **state)
 	assert_int_equal(allocate(w, &c, T0), 508);
 }
 
+/* ops->channel: a bound channel is said with the earlier of its and its
+ * allocation's expiry, again after each change, and as gone with the
+ * allocation; not at all under max-bps, which the engine must meter. */
+static void test_channel_offload(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	uint32_t zero = 0, life = 60;
+	struct client c;
+
+	w->ops.channel = f_channel;
+	client_init(&c, 40400, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(w->f.n_chan, 0); /* no channel yet */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	assert_int_equal(w->f.n_chan, 1);
+	assert_int_equal(w->f.chan.number, 0x4001);
+	assert_int_equal(w->f.chan.peer.port, pub1.port);
+	assert_int_equal(w->f.chan.relayed.port, w->f.bound[0].port);
+	assert_int_equal(w->f.chan.key.client.port, 40400);
+	/* the channel (T0 + 601) outlives its allocation (T0 + 600): the earlier */
+	assert_int_equal(w->f.chan.expires_ms, (T0 + 600) * 1000ull);
+	/* a Refresh to 60 s shortens it */
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0 + 2, true), 0);
+	assert_int_equal(w->f.n_chan, 2);
+	assert_int_equal(w->f.chan.expires_ms, (T0 + 62) * 1000ull);
+	/* deleted: gone */
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 3, true), 0);
+	assert_int_equal(w->f.n_chan, 3);
+	assert_int_equal(w->f.chan.expires_ms, 0);
+
+	/* with max-bps nothing is offloaded */
+	relay_free(w->r);
+	w->cfg.max_bps = 1000;
+	w->r = relay_new(&w->cfg, &w->ops);
+	client_init(&c, 40401, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	assert_int_equal(w->f.n_chan, 3);
+}
+
 static void test_admit_refuses(void **state)
 {
 	struct world *w = *state;
@@ -2013,6 +2065,7 @@ int main(void)
 		T(test_admit_refuses),
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_new_allocation, setup_hold, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_offload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T

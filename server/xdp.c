@@ -1,0 +1,281 @@
+/*
+ * The kernel fast path's userspace half: load xdp/relay.bpf.c (built into
+ * ternd as bytes), attach it, mirror the engine's channels into its map,
+ * and read its counters back. See xdp.h.
+ */
+#include "autoconf.h"
+
+#include "server/xdp.h"
+
+#include "server/log.h"
+
+#ifdef HAVE_XDP
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "xdp/maps.h"
+
+/* xdp/relay.bpf.o, as bytes (xdp/relay_obj.c, made by the build) */
+extern const unsigned char tern_xdp_obj[];
+extern const unsigned int tern_xdp_obj_len;
+
+struct xdp {
+	struct bpf_object *obj;
+	int chans, passed; /* map descriptors */
+	int n_links;
+	struct {
+		int fd;
+		char name[IF_NAMESIZE];
+		const char *mode;
+	} link[CONFIG_MAX_XDP_INTERFACES];
+	/* what entries removed from the map had relayed */
+	_Atomic uint64_t gone_packets, gone_bytes;
+};
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	log_debug("xdp: libbpf: %s", msg);
+	return 0;
+}
+
+/* One interface, in the mode asked (auto: native, else generic). */
+static int attach(struct xdp *x, int prog, const char *ifname, const char *mode)
+{
+	static const struct {
+		const char *name;
+		__u32 flags;
+	} modes[] = { { "native", XDP_FLAGS_DRV_MODE }, { "generic", XDP_FLAGS_SKB_MODE } };
+	unsigned ifindex = if_nametoindex(ifname);
+	int fd = -1, err = ENODEV;
+
+	if (!ifindex) {
+		log_err("xdp-interface %s: no such interface; it relays in userspace", ifname);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0] && fd < 0; i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = modes[i].flags);
+
+		if (strcmp(mode, "auto") != 0 && strcmp(mode, modes[i].name) != 0)
+			continue;
+		fd = bpf_link_create(prog, (int)ifindex, BPF_XDP, &opts);
+		if (fd < 0) {
+			err = errno;
+			log_info("xdp-interface %s: %s mode refused: %s", ifname, modes[i].name,
+				 strerror(err));
+			continue;
+		}
+		x->link[x->n_links].fd = fd;
+		snprintf(x->link[x->n_links].name, IF_NAMESIZE, "%s", ifname);
+		x->link[x->n_links].mode = modes[i].name;
+		x->n_links++;
+		log_info("xdp-interface %s: ChannelData relayed in XDP (%s mode)", ifname,
+			 modes[i].name);
+		return 0;
+	}
+	log_err("xdp-interface %s: the program did not attach (%s); it relays in userspace",
+		ifname, strerror(err));
+	return -1;
+}
+
+struct xdp *xdp_open(const struct config *c)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "tern_xdp");
+	struct bpf_program *prog;
+	struct xdp *x;
+
+	if (!c->n_xdp_interface)
+		return NULL;
+	libbpf_set_print(libbpf_to_log);
+	x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->obj = bpf_object__open_mem(tern_xdp_obj, tern_xdp_obj_len, &oo);
+	if (!x->obj || bpf_object__load(x->obj) < 0) {
+		log_err("xdp: the program did not load (%s); everything relays in userspace",
+			strerror(errno));
+		xdp_close(x);
+		return NULL;
+	}
+	prog = bpf_object__find_program_by_name(x->obj, "tern_relay");
+	x->chans = bpf_object__find_map_fd_by_name(x->obj, "channels");
+	x->passed = bpf_object__find_map_fd_by_name(x->obj, "passed");
+	for (int i = 0; prog && i < c->n_xdp_interface; i++)
+		attach(x, bpf_program__fd(prog), c->xdp_interface[i], c->xdp_mode);
+	if (!x->n_links || x->chans < 0 || x->passed < 0) {
+		xdp_close(x);
+		return NULL;
+	}
+	return x;
+}
+
+void xdp_close(struct xdp *x)
+{
+	if (!x)
+		return;
+	for (int i = 0; i < x->n_links; i++)
+		close(x->link[i].fd); /* the link's last descriptor: detached */
+	bpf_object__close(x->obj);
+	free(x);
+}
+
+/* CLOCK_MONOTONIC ns of wall-clock ms at (the engine's clock is the wall's) */
+static uint64_t mono_ns_of(uint64_t at_ms)
+{
+	struct timespec rt, mt;
+	int64_t left_ms;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mt);
+	left_ms = (int64_t)at_ms - ((int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000);
+	if (left_ms <= 0)
+		return 0;
+	return (uint64_t)mt.tv_sec * 1000000000u + (uint64_t)mt.tv_nsec +
+	       (uint64_t)left_ms * 1000000u;
+}
+
+static __be32 v4(const struct stun_addr *a)
+{
+	__be32 ip;
+
+	memcpy(&ip, a->ip, 4);
+	return ip;
+}
+
+void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
+{
+	struct xdp_chan_key k = { 0 };
+	struct xdp_chan_val v = { 0 }, old;
+	uint64_t expires = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
+	bool had;
+
+	/* IPv4 only, so far: the program passes IPv6 up */
+	if (!x || c->key.client.family != STUN_FAMILY_IPV4 ||
+	    c->peer.family != STUN_FAMILY_IPV4 || c->relayed.family != STUN_FAMILY_IPV4)
+		return;
+	k.client_ip = v4(&c->key.client);
+	k.client_port = htons(c->key.client.port);
+	k.server_ip = server->family == STUN_FAMILY_IPV4 ? v4(server) : 0;
+	k.server_port = htons(server->port);
+	k.channel = htons(c->number);
+	had = bpf_map_lookup_elem(x->chans, &k, &old) == 0;
+	if (!expires) {
+		if (had) {
+			atomic_fetch_add(&x->gone_packets, old.packets);
+			atomic_fetch_add(&x->gone_bytes, old.bytes);
+			bpf_map_delete_elem(x->chans, &k);
+		}
+		return;
+	}
+	v.relay_ip = v4(&c->relayed);
+	v.relay_port = htons(c->relayed.port);
+	v.peer_ip = v4(&c->peer);
+	v.peer_port = htons(c->peer.port);
+	v.expires_ns = expires;
+	if (had) { /* what it relayed so far stays (less what XDP adds meanwhile) */
+		v.packets = old.packets;
+		v.bytes = old.bytes;
+	}
+	if (bpf_map_update_elem(x->chans, &k, &v, BPF_ANY) < 0)
+		log_debug("xdp: channel 0x%04x not mirrored: %s", c->number, strerror(errno));
+}
+
+static const char *const pass_names[XP_COUNT] = {
+	[XP_NOT_IPV4] = "not_ipv4",     [XP_IP_OPTIONS] = "ip_options",
+	[XP_FRAGMENT] = "fragment",     [XP_NOT_UDP] = "not_udp",
+	[XP_NOT_CHANNEL] = "not_channeldata", [XP_LENGTH] = "length",
+	[XP_NO_CHANNEL] = "no_channel", [XP_EXPIRED] = "expired",
+};
+
+void xdp_metrics(struct xdp *x, struct evbuffer *b)
+{
+	struct xdp_chan_key k, next;
+	struct xdp_chan_val v;
+	uint64_t packets, bytes, entries = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (!x)
+		return;
+	packets = atomic_load(&x->gone_packets);
+	bytes = atomic_load(&x->gone_bytes);
+	for (void *at = NULL; bpf_map_get_next_key(x->chans, at, &next) == 0; at = &k) {
+		k = next;
+		if (bpf_map_lookup_elem(x->chans, &k, &v) == 0) {
+			packets += v.packets;
+			bytes += v.bytes;
+			entries++;
+		}
+	}
+	evbuffer_add_printf(b, "# HELP tern_xdp_attached The XDP program on an interface, by mode.\n"
+			       "# TYPE tern_xdp_attached gauge\n");
+	for (int i = 0; i < x->n_links; i++)
+		evbuffer_add_printf(b, "tern_xdp_attached{interface=\"%s\",mode=\"%s\"} 1\n",
+				    x->link[i].name, x->link[i].mode);
+	evbuffer_add_printf(b,
+		"# HELP tern_xdp_packets_total ChannelData relayed in XDP, by direction.\n"
+		"# TYPE tern_xdp_packets_total counter\n"
+		"tern_xdp_packets_total{direction=\"to_peer\"} %llu\n"
+		"# HELP tern_xdp_bytes_total Payload bytes relayed in XDP, by direction.\n"
+		"# TYPE tern_xdp_bytes_total counter\n"
+		"tern_xdp_bytes_total{direction=\"to_peer\"} %llu\n"
+		"# HELP tern_xdp_channels Channels in the XDP program's map.\n"
+		"# TYPE tern_xdp_channels gauge\ntern_xdp_channels %llu\n"
+		"# HELP tern_xdp_passed_total Datagrams XDP handed to userspace, by reason.\n"
+		"# TYPE tern_xdp_passed_total counter\n",
+		(unsigned long long)packets, (unsigned long long)bytes,
+		(unsigned long long)entries);
+	for (__u32 r = 0; r < XP_COUNT; r++) {
+		uint64_t per[ncpu > 0 ? ncpu : 1], sum = 0;
+
+		if (ncpu > 0 && bpf_map_lookup_elem(x->passed, &r, per) == 0)
+			for (int i = 0; i < ncpu; i++)
+				sum += per[i];
+		evbuffer_add_printf(b, "tern_xdp_passed_total{reason=\"%s\"} %llu\n", pass_names[r],
+				    (unsigned long long)sum);
+	}
+}
+
+#else /* !HAVE_XDP */
+
+struct xdp *xdp_open(const struct config *c)
+{
+	if (c->n_xdp_interface)
+		log_err("xdp-interface: this ternd was built without XDP (configure found no "
+			"libbpf or no clang BPF target); everything relays in userspace");
+	return NULL;
+}
+
+void xdp_close(struct xdp *x)
+{
+}
+
+void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
+{
+}
+
+void xdp_metrics(struct xdp *x, struct evbuffer *b)
+{
+}
+
+#endif

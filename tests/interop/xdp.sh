@@ -1,0 +1,105 @@
+#!/bin/bash
+# ChannelData relayed in XDP (issue 14, first part: client to peer, IPv4).
+# Four network namespaces the test makes: a client, a peer and the relay,
+# each on a veth to a router namespace between them, so clients and peers
+# both reach ternd over its one interface (t0), as on a host with one NIC.
+# ternd attaches xdp/relay.bpf.c to t0 (generic mode: veth's native mode
+# needs a program on the far end too). coturn's turnutils_uclient relays
+# through a channel to turnutils_peer: every echo comes back, the
+# client-to-peer datagrams are counted by XDP and not by the userspace
+# relay, the peer-to-client ones by userspace; STUN still works; when
+# uclient deletes its allocation the channel leaves the map; a ternd
+# killed with SIGKILL leaves no program on the interface; and one running
+# as nobody with no capability left still mirrors its channels.
+. "$(dirname "$0")/lib.sh"
+need python3 turnutils_uclient turnutils_peer ethtool
+[ "$(id -u)" -eq 0 ] || skip_all "needs root for network namespaces"
+if ! grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null; then
+	skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
+fi
+
+plan 15
+
+N=tx$$
+NS_C=$N-c NS_R=$N-r NS_T=$N-t NS_P=$N-p
+netns_down() {
+	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do ip netns del "$ns" 2>/dev/null; done
+}
+at_exit netns_down
+netns_up() {
+	local ns
+	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do ip netns add "$ns" || return 1; done
+	ip -n "$NS_R" link add rc type veth peer name c0 netns "$NS_C" &&
+		ip -n "$NS_R" link add rt type veth peer name t0 netns "$NS_T" &&
+		ip -n "$NS_R" link add rp type veth peer name p0 netns "$NS_P" || return 1
+	ip -n "$NS_R" addr add 10.1.0.1/24 dev rc && ip -n "$NS_R" addr add 10.2.0.1/24 dev rt &&
+		ip -n "$NS_R" addr add 10.3.0.1/24 dev rp || return 1
+	ip -n "$NS_C" addr add 10.1.0.2/24 dev c0 && ip -n "$NS_T" addr add 10.2.0.2/24 dev t0 &&
+		ip -n "$NS_P" addr add 10.3.0.2/24 dev p0 || return 1
+	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do
+		ip -n "$ns" link set lo up || return 1
+		for d in $(ip -n "$ns" -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+			ip -n "$ns" link set "$d" up || return 1
+		done
+	done
+	ip -n "$NS_C" route add default via 10.1.0.1 && ip -n "$NS_T" route add default via 10.2.0.1 &&
+		ip -n "$NS_P" route add default via 10.3.0.1 || return 1
+	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# datagrams from a local socket carry a partial checksum over veth; a
+	# NIC's carry a whole one, which is what XDP updates
+	ip netns exec "$NS_C" ethtool -K c0 tx off >/dev/null &&
+		ip netns exec "$NS_P" ethtool -K p0 tx off >/dev/null
+}
+check "four namespaces: client, router, relay, peer" netns_up || exit 0
+
+printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns"
+chmod +x "$T/ternd-ns"
+TERND=$T/ternd-ns
+P=3478 PP=4000
+ip netns exec "$NS_P" turnutils_peer -L 10.3.0.2 -p "$PP" >"$T/peer.log" 2>&1 &
+_bg_pids+=($!)
+check "ternd starts with xdp-interface=t0, xdp-mode=generic" \
+	tern_start --listening-ip=10.2.0.2 --listening-port="$P" --relay-ip=10.2.0.2 \
+	--user=alice:secret --realm=tern.test --allowed-peer-ip=10.3.0.2 \
+	--xdp-interface=t0 --xdp-mode=generic || exit 0
+like "it says the program is attached" "$(cat "$TERN_LOG")" \
+	"xdp-interface t0: ChannelData relayed in XDP \(generic mode\)"
+like "and the interface shows it" "$(ip -n "$NS_T" link show t0)" "xdpgeneric"
+
+metrics() { ip netns exec "$NS_T" "$PYTHON" "$INTEROP_DIR/stuntool.py" http \
+	"http://$STATS/metrics" --body "$T/m" >/dev/null; }
+metric() { tern_metric_in "$T/m" "$@"; }
+
+ip netns exec "$NS_C" turnutils_uclient -c -m 1 -n 200 -l 100 -z 5 -X -g \
+	-e 10.3.0.2 -r "$PP" -u alice -w secret -p "$P" 10.2.0.2 >"$T/uc" 2>&1
+is "uclient through a channel: 200 sent, 200 echoed, none lost" \
+	"$(uclient_totals "$T/uc")" "200 200 0"
+metrics
+is "XDP relayed the 200 client-to-peer datagrams" \
+	"$(metric tern_xdp_packets_total direction=to_peer)" 200
+is "the userspace relay none of them" \
+	"$(metric tern_relayed_packets_total direction=to_peer)" 0
+is "it relayed the 200 echoes to the client" \
+	"$(metric tern_relayed_packets_total direction=to_client)" 200
+is "uclient deleted its allocation: no channel left in the map" \
+	"$(metric tern_xdp_channels)" 0
+like "STUN went up to userspace (counted as not ChannelData)" \
+	"$(metric tern_xdp_passed_total reason=not_channeldata)" "^[1-9]"
+
+kill -KILL "$TERN_PID"
+wait "$TERN_PID" 2>/dev/null
+xdp_on() { ip -n "$NS_T" link show t0 | grep -c xdp; }
+is "SIGKILL: the program left the interface with ternd" "$(xdp_on)" 0
+
+# as the systemd unit runs it: no capability left once started
+check "ternd starts again with proc-user=nobody" \
+	tern_start --listening-ip=10.2.0.2 --listening-port="$P" --relay-ip=10.2.0.2 \
+	--user=alice:secret --realm=tern.test --allowed-peer-ip=10.3.0.2 \
+	--xdp-interface=t0 --xdp-mode=generic --proc-user=nobody || exit 0
+ip netns exec "$NS_C" turnutils_uclient -c -m 1 -n 50 -l 100 -z 5 -X -g \
+	-e 10.3.0.2 -r "$PP" -u alice -w secret -p "$P" 10.2.0.2 >"$T/uc2" 2>&1
+metrics
+is "without privileges it still mirrors channels: XDP relayed all 50, none lost" \
+	"$(metric tern_xdp_packets_total direction=to_peer) $(uclient_totals "$T/uc2")" "50 50 50 0"
+check "ternd stops cleanly" tern_stop
+is "and the program left with it" "$(xdp_on)" 0
