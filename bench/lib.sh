@@ -18,6 +18,28 @@ bench_setup() {
 	fi
 }
 
+# relay_cmd NAME PORT: CMD, the command line of a relay under the same load
+# as its peer: coturn's turnserver (relay ports 30000-44999) or ternd
+# (45000-59999), one relay thread, UDP only on 127.0.0.1, TURN REST
+# credentials ($SECRET, realm $REALM), loopback peers allowed, logs in $tmp.
+relay_cmd() {
+	case $1 in
+	coturn)
+		CMD=(turnserver -n --no-cli --listening-ip=127.0.0.1 --relay-ip=127.0.0.1
+			--listening-port="$2" --relay-threads=1 --no-tcp --no-tls --no-dtls
+			--use-auth-secret --static-auth-secret="$SECRET" --realm="$REALM"
+			--allow-loopback-peers --min-port=30000 --max-port=44999
+			--no-rfc5780 --log-file="$tmp/coturn.log" --simple-log --no-stdout-log
+			--pidfile="$tmp/turnserver.pid" --userdb="$tmp/turndb") ;;
+	tern)
+		CMD=("$TERND" -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1
+			--listening-port="$2" --workers=1 --no-tcp --no-tls --no-dtls
+			--use-auth-secret --static-auth-secret="$SECRET" --realm="$REALM"
+			--allow-loopback-peers --min-port=45000 --max-port=59999
+			--stats-listen=off --log-file="$tmp/ternd.log") ;;
+	esac
+}
+
 # kv NAME TEXT: the number after NAME= in TEXT (the load tools' output)
 kv() { sed -n "s/.*\<$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 

@@ -75,6 +75,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
+. "$TOP/bench/lib.sh" # relay_cmd; this script keeps its own free_port and cpu_ticks
 DURATION=${DURATION:-10} CLIENTS=${CLIENTS:-"1 10 100"} SIZES=${SIZES:-"100 1000"}
 MODES=${MODES:-"channel indication"} RATE_CAP=${RATE_CAP:-60000}
 IDLE_ALLOCS=${IDLE_ALLOCS:-10000}
@@ -150,21 +151,8 @@ start_server() {
 	local name=$1 port cmd probe=
 	[ -n "${PID[$name]:-}" ] && stop_server "$name"
 	port=$(free_port)
-	case $name in
-	coturn)
-		cmd=(turnserver -n --no-cli --listening-ip=127.0.0.1 --relay-ip=127.0.0.1
-			--listening-port="$port" --relay-threads=1 --no-tcp --no-tls --no-dtls
-			--use-auth-secret --static-auth-secret="$SECRET" --realm="$REALM"
-			--allow-loopback-peers --min-port=30000 --max-port=44999
-			--no-rfc5780 --log-file="$tmp/coturn.log" --simple-log --no-stdout-log
-			--pidfile="$tmp/turnserver.pid" --userdb="$tmp/turndb") ;;
-	tern)
-		cmd=("$TERND" -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1
-			--listening-port="$port" --workers=1 --no-tcp --no-tls --no-dtls
-			--use-auth-secret --static-auth-secret="$SECRET" --realm="$REALM"
-			--allow-loopback-peers --min-port=45000 --max-port=59999
-			--stats-listen=off --log-file="$tmp/ternd.log") ;;
-	esac
+	relay_cmd "$name" "$port"
+	cmd=("${CMD[@]}")
 	"${PIN_SERVER[@]}" "${cmd[@]}" >"$tmp/$name.out" 2>&1 &
 	PID[$name]=$! PORT[$name]=$port
 	for _ in $(seq 50); do
