@@ -1,8 +1,10 @@
 /*
  * The engine's side of the kernel fast path (relay.h: ops->channel): after
  * any change to an allocation, each of its channels is said again with
- * how long the shell may relay its ChannelData to the peer on its own, so
- * the shell never relays for a channel the engine would refuse.
+ * how long the shell may relay its ChannelData to the peer on its own, and
+ * the peer's datagrams back as ChannelData (as relay_from_peer() would:
+ * that also needs the peer's permission), so the shell never relays what
+ * the engine would refuse.
  */
 #include "relay/engine.h"
 #include "relay/policy.h"
@@ -22,11 +24,18 @@ static bool routable(const struct relay *r, const struct stun_addr *peer)
 	return !p || (policy_local(p, peer) < 0 && !policy_port_refused(p, peer));
 }
 
-static void say(struct relay *r, const struct alloc *a, const struct chan *c, uint64_t expires)
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void say(struct relay *r, const struct alloc *a, const struct chan *c, uint64_t expires,
+		uint64_t to_client)
 {
 	int f = c->peer.family == STUN_FAMILY_IPV6 ? ALLOC_V6 : ALLOC_V4;
 	struct relay_channel rc = { .key = a->key, .number = c->number, .peer = c->peer,
-				    .relayed = a->relayed[f], .expires_ms = expires };
+				    .relayed = a->relayed[f], .expires_ms = expires,
+				    .to_client_ms = to_client };
 
 	if (a->handle[f] >= 0)
 		r->ops->channel(r->ops->ctx, &rc);
@@ -39,8 +48,10 @@ void offload_sync(struct relay *r, struct alloc *a, uint64_t now)
 	for (uint8_t i = 0; i < a->n_chans; i++) {
 		const struct chan *c = &a->chans[i];
 		bool live = c->expires > now && a->expires > now && routable(r, &c->peer);
+		uint64_t until = live ? min_u64(c->expires, a->expires) : 0;
+		const struct perm *p = live ? perm_find(a, &c->peer, now) : NULL;
 
-		say(r, a, c, live ? (c->expires < a->expires ? c->expires : a->expires) : 0);
+		say(r, a, c, until, p ? min_u64(until, p->expires) : 0);
 	}
 }
 
@@ -49,5 +60,5 @@ void offload_gone(struct relay *r, struct alloc *a)
 	if (!offloadable(r, a))
 		return;
 	for (uint8_t i = 0; i < a->n_chans; i++)
-		say(r, a, &a->chans[i], 0);
+		say(r, a, &a->chans[i], 0, 0);
 }

@@ -78,12 +78,15 @@ struct relay_config {
 /* A bound channel, for a shell that relays ChannelData itself (the kernel
  * fast path, server/xdp.c): from key's client, channel number, its data
  * leaves from relayed for peer, until expires_ms at the latest (the
- * earlier of the channel's and the allocation's expiry); 0: no more. */
+ * earlier of the channel's and the allocation's expiry); and the peer's
+ * datagrams to relayed go to the client as ChannelData until
+ * to_client_ms (the earliest of those and the peer's permission). 0: no
+ * more. */
 struct relay_channel {
 	struct relay_key key;
 	uint16_t number;
 	struct stun_addr relayed, peer;
-	uint64_t expires_ms;
+	uint64_t expires_ms, to_client_ms;
 };
 
 /* What the engine asks of the shell. Each returns at once. */

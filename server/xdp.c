@@ -12,6 +12,7 @@
 #ifdef HAVE_XDP
 
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -34,16 +35,26 @@ extern const unsigned int tern_xdp_obj_len;
 
 struct xdp {
 	struct bpf_object *obj;
-	int chans, passed; /* map descriptors */
+	int chans, peers, passed; /* map descriptors */
 	int n_links;
 	struct {
 		int fd;
 		char name[IF_NAMESIZE];
 		const char *mode;
 	} link[CONFIG_MAX_XDP_INTERFACES];
-	/* what entries removed from the map had relayed */
-	_Atomic uint64_t gone_packets, gone_bytes;
+	/* what entries removed from the maps had relayed, by direction */
+	_Atomic uint64_t gone_packets[2], gone_bytes[2];
 };
+
+/* Both maps' values end with the entry's counters. */
+struct counts {
+	__u64 packets, bytes;
+};
+
+_Static_assert(offsetof(struct xdp_chan_val, packets) + sizeof(struct counts) ==
+		       sizeof(struct xdp_chan_val), "counters last");
+_Static_assert(offsetof(struct xdp_peer_val, packets) + sizeof(struct counts) ==
+		       sizeof(struct xdp_peer_val), "counters last");
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -120,10 +131,11 @@ struct xdp *xdp_open(const struct config *c)
 	}
 	prog = bpf_object__find_program_by_name(x->obj, "tern_relay");
 	x->chans = bpf_object__find_map_fd_by_name(x->obj, "channels");
+	x->peers = bpf_object__find_map_fd_by_name(x->obj, "peers");
 	x->passed = bpf_object__find_map_fd_by_name(x->obj, "passed");
 	for (int i = 0; prog && i < c->n_xdp_interface; i++)
 		attach(x, bpf_program__fd(prog), c->xdp_interface[i], c->xdp_mode);
-	if (!x->n_links || x->chans < 0 || x->passed < 0) {
+	if (!x->n_links || x->chans < 0 || x->peers < 0 || x->passed < 0) {
 		xdp_close(x);
 		return NULL;
 	}
@@ -163,12 +175,43 @@ static __be32 v4(const struct stun_addr *a)
 	return ip;
 }
 
+/*
+ * Write (or, with expires 0, remove) one entry of map fd whose value of
+ * size bytes ends with its counters; what it had counted stays, in the
+ * entry or, once it goes, in the totals of direction d.
+ */
+static void mirror(struct xdp *x, int fd, int d, const void *key, void *val, size_t size,
+		   uint64_t expires)
+{
+	unsigned char old[sizeof(struct xdp_chan_val) > sizeof(struct xdp_peer_val)
+				  ? sizeof(struct xdp_chan_val)
+				  : sizeof(struct xdp_peer_val)];
+	struct counts *was = (struct counts *)(void *)(old + size - sizeof *was);
+	struct counts *now = (struct counts *)(void *)((unsigned char *)val + size - sizeof *now);
+	bool had = bpf_map_lookup_elem(fd, key, old) == 0;
+
+	if (!expires) {
+		if (had) {
+			atomic_fetch_add(&x->gone_packets[d], was->packets);
+			atomic_fetch_add(&x->gone_bytes[d], was->bytes);
+			bpf_map_delete_elem(fd, key);
+		}
+		return;
+	}
+	if (had) /* what it relayed so far stays (less what XDP adds meanwhile) */
+		*now = *was;
+	if (bpf_map_update_elem(fd, key, val, BPF_ANY) < 0)
+		log_debug("xdp: channel not mirrored: %s", strerror(errno));
+}
+
 void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
 {
 	struct xdp_chan_key k = { 0 };
-	struct xdp_chan_val v = { 0 }, old;
+	struct xdp_chan_val v = { 0 };
+	struct xdp_peer_key pk = { 0 };
+	struct xdp_peer_val pv = { 0 };
 	uint64_t expires = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
-	bool had;
+	uint64_t back = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
 
 	/* IPv4 only, so far: the program passes IPv6 up */
 	if (!x || c->key.client.family != STUN_FAMILY_IPV4 ||
@@ -179,26 +222,25 @@ void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct rel
 	k.server_ip = server->family == STUN_FAMILY_IPV4 ? v4(server) : 0;
 	k.server_port = htons(server->port);
 	k.channel = htons(c->number);
-	had = bpf_map_lookup_elem(x->chans, &k, &old) == 0;
-	if (!expires) {
-		if (had) {
-			atomic_fetch_add(&x->gone_packets, old.packets);
-			atomic_fetch_add(&x->gone_bytes, old.bytes);
-			bpf_map_delete_elem(x->chans, &k);
-		}
-		return;
-	}
 	v.relay_ip = v4(&c->relayed);
 	v.relay_port = htons(c->relayed.port);
 	v.peer_ip = v4(&c->peer);
 	v.peer_port = htons(c->peer.port);
 	v.expires_ns = expires;
-	if (had) { /* what it relayed so far stays (less what XDP adds meanwhile) */
-		v.packets = old.packets;
-		v.bytes = old.bytes;
-	}
-	if (bpf_map_update_elem(x->chans, &k, &v, BPF_ANY) < 0)
-		log_debug("xdp: channel 0x%04x not mirrored: %s", c->number, strerror(errno));
+	mirror(x, x->chans, 0, &k, &v, sizeof v, expires);
+
+	pk.peer_ip = v.peer_ip;
+	pk.peer_port = v.peer_port;
+	pk.relay_ip = v.relay_ip;
+	pk.relay_port = v.relay_port;
+	pv.client_ip = k.client_ip;
+	pv.client_port = k.client_port;
+	pv.server_ip = k.server_ip;
+	pv.server_port = k.server_port;
+	pv.channel = k.channel;
+	pv.expires_ns = back;
+	/* a wildcard listener has no source address to send the client's from */
+	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, k.server_ip ? back : 0);
 }
 
 static const char *const pass_names[XP_COUNT] = {
@@ -206,27 +248,46 @@ static const char *const pass_names[XP_COUNT] = {
 	[XP_FRAGMENT] = "fragment",     [XP_NOT_UDP] = "not_udp",
 	[XP_NOT_CHANNEL] = "not_channeldata", [XP_LENGTH] = "length",
 	[XP_NO_CHANNEL] = "no_channel", [XP_EXPIRED] = "expired",
+	[XP_TOO_BIG] = "too_big",
 };
+
+/* Sum the counters of every entry of map fd (key and value of those
+ * sizes); how many entries into *entries. */
+static void sum_map(int fd, size_t ksize, size_t vsize, uint64_t *packets, uint64_t *bytes,
+		    uint64_t *entries)
+{
+	unsigned char k[sizeof(struct xdp_chan_key)], next[sizeof k];
+	unsigned char v[sizeof(struct xdp_chan_val) > sizeof(struct xdp_peer_val)
+				? sizeof(struct xdp_chan_val)
+				: sizeof(struct xdp_peer_val)];
+	const struct counts *c = (const struct counts *)(const void *)(v + vsize - sizeof *c);
+
+	for (void *at = NULL; bpf_map_get_next_key(fd, at, next) == 0; at = k) {
+		memcpy(k, next, ksize);
+		if (bpf_map_lookup_elem(fd, k, v) == 0) {
+			*packets += c->packets;
+			*bytes += c->bytes;
+			(*entries)++;
+		}
+	}
+}
 
 void xdp_metrics(struct xdp *x, struct evbuffer *b)
 {
-	struct xdp_chan_key k, next;
-	struct xdp_chan_val v;
-	uint64_t packets, bytes, entries = 0;
+	static const char *const dir[2] = { "to_peer", "to_client" };
+	uint64_t packets[2], bytes[2], entries[2] = { 0, 0 };
 	int ncpu = libbpf_num_possible_cpus();
 
 	if (!x)
 		return;
-	packets = atomic_load(&x->gone_packets);
-	bytes = atomic_load(&x->gone_bytes);
-	for (void *at = NULL; bpf_map_get_next_key(x->chans, at, &next) == 0; at = &k) {
-		k = next;
-		if (bpf_map_lookup_elem(x->chans, &k, &v) == 0) {
-			packets += v.packets;
-			bytes += v.bytes;
-			entries++;
-		}
+	for (int d = 0; d < 2; d++) {
+		packets[d] = atomic_load(&x->gone_packets[d]);
+		bytes[d] = atomic_load(&x->gone_bytes[d]);
 	}
+	sum_map(x->chans, sizeof(struct xdp_chan_key), sizeof(struct xdp_chan_val), &packets[0],
+		&bytes[0], &entries[0]);
+	sum_map(x->peers, sizeof(struct xdp_peer_key), sizeof(struct xdp_peer_val), &packets[1],
+		&bytes[1], &entries[1]);
 	evbuffer_add_printf(b, "# HELP tern_xdp_attached The XDP program on an interface, by mode.\n"
 			       "# TYPE tern_xdp_attached gauge\n");
 	for (int i = 0; i < x->n_links; i++)
@@ -234,17 +295,24 @@ void xdp_metrics(struct xdp *x, struct evbuffer *b)
 				    x->link[i].name, x->link[i].mode);
 	evbuffer_add_printf(b,
 		"# HELP tern_xdp_packets_total ChannelData relayed in XDP, by direction.\n"
-		"# TYPE tern_xdp_packets_total counter\n"
-		"tern_xdp_packets_total{direction=\"to_peer\"} %llu\n"
+		"# TYPE tern_xdp_packets_total counter\n");
+	for (int d = 0; d < 2; d++)
+		evbuffer_add_printf(b, "tern_xdp_packets_total{direction=\"%s\"} %llu\n", dir[d],
+				    (unsigned long long)packets[d]);
+	evbuffer_add_printf(b,
 		"# HELP tern_xdp_bytes_total Payload bytes relayed in XDP, by direction.\n"
-		"# TYPE tern_xdp_bytes_total counter\n"
-		"tern_xdp_bytes_total{direction=\"to_peer\"} %llu\n"
-		"# HELP tern_xdp_channels Channels in the XDP program's map.\n"
-		"# TYPE tern_xdp_channels gauge\ntern_xdp_channels %llu\n"
+		"# TYPE tern_xdp_bytes_total counter\n");
+	for (int d = 0; d < 2; d++)
+		evbuffer_add_printf(b, "tern_xdp_bytes_total{direction=\"%s\"} %llu\n", dir[d],
+				    (unsigned long long)bytes[d]);
+	evbuffer_add_printf(b,
+		"# HELP tern_xdp_channels Entries in the XDP program's maps, by direction.\n"
+		"# TYPE tern_xdp_channels gauge\n"
+		"tern_xdp_channels{direction=\"to_peer\"} %llu\n"
+		"tern_xdp_channels{direction=\"to_client\"} %llu\n"
 		"# HELP tern_xdp_passed_total Datagrams XDP handed to userspace, by reason.\n"
 		"# TYPE tern_xdp_passed_total counter\n",
-		(unsigned long long)packets, (unsigned long long)bytes,
-		(unsigned long long)entries);
+		(unsigned long long)entries[0], (unsigned long long)entries[1]);
 	for (__u32 r = 0; r < XP_COUNT; r++) {
 		uint64_t per[ncpu > 0 ? ncpu : 1], sum = 0;
 

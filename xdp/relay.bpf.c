@@ -34,6 +34,13 @@ struct {
 } channels SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDP_CHANNELS_MAX);
+	__type(key, struct xdp_peer_key);
+	__type(value, struct xdp_peer_val);
+} peers SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XP_COUNT);
 	__type(key, __u32);
@@ -70,6 +77,100 @@ static __always_inline __u16 ip_checksum(const struct iphdr *ip)
 	return (__u16)~fold(sum);
 }
 
+/* The UDP checksum after 5 words of what it covers changed from from to to
+ * (0 stays 0: IPv4 without a checksum); false if the helper refused. */
+static __always_inline int csum_update(__u16 *check, __be32 *from, __be32 *to)
+{
+	__s64 d;
+
+	if (!*check)
+		return 0;
+	d = bpf_csum_diff(from, 5 * sizeof(__be32), to, 5 * sizeof(__be32), (__u16)~*check);
+	if (d < 0)
+		return -1;
+	*check = (__u16)~fold((__u64)d);
+	if (!*check)
+		*check = 0xffff;
+	return 0;
+}
+
+/* The new IPv4 header: from saddr to daddr, len more or fewer bytes. */
+static __always_inline void readdress(struct iphdr *ip, __be32 saddr, __be32 daddr, int len)
+{
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->tot_len = bpf_htons((__u16)(bpf_ntohs(ip->tot_len) + len));
+	ip->ttl = 64; /* a new datagram from the relay, not a forwarded one */
+	ip->check = 0;
+	ip->check = ip_checksum(ip);
+}
+
+/* Back to the router it came from. */
+static __always_inline void turn_around(struct ethhdr *e, const struct ethhdr *in)
+{
+	__builtin_memcpy(e->h_dest, in->h_source, ETH_ALEN);
+	__builtin_memcpy(e->h_source, in->h_dest, ETH_ALEN);
+	e->h_proto = in->h_proto;
+}
+
+/*
+ * A peer's datagram for a relay address with a channel to it: prepend the
+ * 4-byte ChannelData header (RFC 8656 s12.4: no padding over UDP) and send
+ * it from the listener to the client.
+ */
+static __always_inline int to_client(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip,
+				     struct udphdr *udp, struct xdp_peer_val *v, __u16 udplen)
+{
+	void *data, *end;
+	struct ethhdr e;
+	struct iphdr iph = *ip;
+	struct udphdr u = *udp;
+	__u16 dlen = udplen - sizeof(*udp);
+	__be32 from[5], to[5], hdr;
+	__u8 *p;
+
+	if (bpf_ntohs(ip->tot_len) + 4 > XDP_MAX_IP_LEN)
+		return pass(XP_TOO_BIG);
+	if (bpf_ktime_get_ns() >= v->expires_ns)
+		return pass(XP_EXPIRED);
+	hdr = (__be32)v->channel | (__be32)bpf_htons(dlen) << 16;
+	from[0] = ip->saddr;
+	from[1] = ip->daddr;
+	from[2] = (__be32)udp->source | (__be32)udp->dest << 16;
+	from[3] = (__be32)udp->len | (__be32)udp->len << 16;
+	from[4] = 0;
+	to[0] = v->server_ip;
+	to[1] = v->client_ip;
+	to[2] = (__be32)v->server_port | (__be32)v->client_port << 16;
+	to[3] = (__be32)bpf_htons(udplen + 4) | (__be32)bpf_htons(udplen + 4) << 16;
+	to[4] = hdr;
+	if (csum_update(&u.check, from, to) < 0)
+		return XDP_PASS;
+	u.source = v->server_port;
+	u.dest = v->client_port;
+	u.len = bpf_htons(udplen + 4);
+	readdress(&iph, v->server_ip, v->client_ip, 4);
+	turn_around(&e, eth);
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, dlen);
+
+	if (bpf_xdp_adjust_head(ctx, -4))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	udp = (void *)(ip + 1);
+	p = (void *)(udp + 1);
+	if (p + 4 > (__u8 *)end)
+		return XDP_ABORTED;
+	*eth = e;
+	*ip = iph;
+	*udp = u;
+	*(__be32 *)p = hdr;
+	return XDP_TX;
+}
+
 SEC("xdp")
 int tern_relay(struct xdp_md *ctx)
 {
@@ -78,11 +179,12 @@ int tern_relay(struct xdp_md *ctx)
 	struct iphdr *ip, iph;
 	struct udphdr *udp, u;
 	struct xdp_chan_key k = { 0 };
+	struct xdp_peer_key pk = { 0 };
 	struct xdp_chan_val *v;
+	struct xdp_peer_val *pv;
 	__be32 from[5], to[5];
 	__u16 dlen, udplen;
 	__u8 *p;
-	__s64 d;
 
 	if ((void *)(eth + 1) > end)
 		return XDP_PASS;
@@ -98,16 +200,27 @@ int tern_relay(struct xdp_md *ctx)
 	if (ip->protocol != IPPROTO_UDP)
 		return pass(XP_NOT_UDP);
 	udp = (void *)(ip + 1);
+	if ((void *)(udp + 1) > end)
+		return XDP_PASS;
+	udplen = bpf_ntohs(udp->len);
+	if (udplen < sizeof(*udp) || bpf_ntohs(ip->tot_len) != sizeof(*ip) + udplen ||
+	    (__u8 *)ip + sizeof(*ip) + udplen > (__u8 *)end)
+		return pass(XP_LENGTH);
+	pk.peer_ip = ip->saddr;
+	pk.relay_ip = ip->daddr;
+	pk.peer_port = udp->source;
+	pk.relay_port = udp->dest;
+	pv = bpf_map_lookup_elem(&peers, &pk);
+	if (pv)
+		return to_client(ctx, eth, ip, udp, pv, udplen);
 	p = (void *)(udp + 1);
 	if (p + 4 > (__u8 *)end)
 		return pass(XP_NOT_CHANNEL);
 	if (p[0] < 0x40 || p[0] > 0x7f) /* RFC 7983: 64-79 ChannelData; 0x7FFF for RFC 5766 */
 		return pass(XP_NOT_CHANNEL);
 	dlen = (__u16)(p[2] << 8 | p[3]);
-	udplen = bpf_ntohs(udp->len);
 	/* exactly header + data: padding, or anything else, goes up */
-	if (udplen != sizeof(*udp) + 4 + dlen || bpf_ntohs(ip->tot_len) != sizeof(*ip) + udplen ||
-	    (__u8 *)ip + sizeof(*ip) + udplen > (__u8 *)end)
+	if (udplen != sizeof(*udp) + 4 + dlen)
 		return pass(XP_LENGTH);
 
 	k.client_ip = ip->saddr;
@@ -139,29 +252,15 @@ int tern_relay(struct xdp_md *ctx)
 	to[3] = (__be32)bpf_htons(udplen - 4) | (__be32)bpf_htons(udplen - 4) << 16;
 	to[4] = 0;
 
-	e = *eth;
 	iph = *ip;
 	u = *udp;
-	if (u.check) {
-		d = bpf_csum_diff(from, sizeof from, to, sizeof to, (__u16)~u.check);
-		if (d < 0)
-			return XDP_PASS;
-		u.check = (__u16)~fold((__u64)d);
-		if (!u.check)
-			u.check = 0xffff;
-	}
+	if (csum_update(&u.check, from, to) < 0)
+		return XDP_PASS;
 	u.source = v->relay_port;
 	u.dest = v->peer_port;
 	u.len = bpf_htons(udplen - 4);
-	iph.saddr = v->relay_ip;
-	iph.daddr = v->peer_ip;
-	iph.tot_len = bpf_htons(bpf_ntohs(iph.tot_len) - 4);
-	iph.ttl = 64; /* a new datagram from the relay, not a forwarded one */
-	iph.check = 0;
-	iph.check = ip_checksum(&iph);
-	/* back to the router it came from */
-	__builtin_memcpy(e.h_dest, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(e.h_source, eth->h_dest, ETH_ALEN);
+	readdress(&iph, v->relay_ip, v->peer_ip, -4);
+	turn_around(&e, eth);
 
 	__sync_fetch_and_add(&v->packets, 1);
 	__sync_fetch_and_add(&v->bytes, dlen);

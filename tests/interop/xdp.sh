@@ -1,13 +1,13 @@
 #!/bin/bash
-# ChannelData relayed in XDP (issue 14, first part: client to peer, IPv4).
+# ChannelData relayed in XDP (issue 14, first part: IPv4, both directions).
 # Four network namespaces the test makes: a client, a peer and the relay,
 # each on a veth to a router namespace between them, so clients and peers
 # both reach ternd over its one interface (t0), as on a host with one NIC.
 # ternd attaches xdp/relay.bpf.c to t0 (generic mode: veth's native mode
 # needs a program on the far end too). coturn's turnutils_uclient relays
-# through a channel to turnutils_peer: every echo comes back, the
-# client-to-peer datagrams are counted by XDP and not by the userspace
-# relay, the peer-to-client ones by userspace; STUN still works; when
+# through a channel to turnutils_peer: every echo comes back, and the
+# datagrams both ways are counted by XDP and not by the userspace relay;
+# STUN still works; when
 # uclient deletes its allocation the channel leaves the map; a ternd
 # killed with SIGKILL leaves no program on the interface; and one running
 # as nobody with no capability left still mirrors its channels.
@@ -18,7 +18,7 @@ if ! grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null; t
 	skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
 fi
 
-plan 15
+plan 16
 
 N=tx$$
 NS_C=$N-c NS_R=$N-r NS_T=$N-t NS_P=$N-p
@@ -48,7 +48,15 @@ netns_up() {
 	# datagrams from a local socket carry a partial checksum over veth; a
 	# NIC's carry a whole one, which is what XDP updates
 	ip netns exec "$NS_C" ethtool -K c0 tx off >/dev/null &&
-		ip netns exec "$NS_P" ethtool -K p0 tx off >/dev/null
+		ip netns exec "$NS_P" ethtool -K p0 tx off >/dev/null || return 1
+	# and the receivers check every UDP checksum in software, XDP's included
+	ip netns exec "$NS_C" ethtool -K c0 rx off >/dev/null &&
+		ip netns exec "$NS_P" ethtool -K p0 rx off >/dev/null
+}
+# csum_errors NS: UDP datagrams NS's kernel dropped for a bad checksum
+csum_errors() {
+	ip netns exec "$1" awk '$1 == "Udp:" { if (!n++) { for (i = 2; i <= NF; i++) f[$i] = i }
+		else print $f["InCsumErrors"] }' /proc/net/snmp
 }
 check "four namespaces: client, router, relay, peer" netns_up || exit 0
 
@@ -75,14 +83,23 @@ ip netns exec "$NS_C" turnutils_uclient -c -m 1 -n 200 -l 100 -z 5 -X -g \
 is "uclient through a channel: 200 sent, 200 echoed, none lost" \
 	"$(uclient_totals "$T/uc")" "200 200 0"
 metrics
-is "XDP relayed the 200 client-to-peer datagrams" \
-	"$(metric tern_xdp_packets_total direction=to_peer)" 200
+is "XDP relayed the 200 client-to-peer datagrams and the 200 echoes back" \
+	"$(metric tern_xdp_packets_total direction=to_peer) $(metric tern_xdp_packets_total direction=to_client)" \
+	"200 200"
 is "the userspace relay none of them" \
-	"$(metric tern_relayed_packets_total direction=to_peer)" 0
-is "it relayed the 200 echoes to the client" \
-	"$(metric tern_relayed_packets_total direction=to_client)" 200
-is "uclient deleted its allocation: no channel left in the map" \
-	"$(metric tern_xdp_channels)" 0
+	"$(metric tern_relayed_packets_total direction=to_peer) $(metric tern_relayed_packets_total direction=to_client)" \
+	"0 0"
+is "no checksum XDP wrote was wrong: the client and the peer dropped none" \
+	"$(csum_errors "$NS_C") $(csum_errors "$NS_P")" "0 0"
+# which they would have: a datagram with a broken checksum, client to peer
+ip netns exec "$NS_C" "$PYTHON" - <<'EOF'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.sendto(struct.pack("!HHHH", 40000, 9999, 12, 0x1234) + b"oops", ("10.3.0.2", 0))
+EOF
+is "(a datagram with a wrong checksum is counted there)" "$(wait_for 2 1 csum_errors "$NS_P")" 1
+is "uclient deleted its allocation: nothing left in the maps" \
+	"$(metric tern_xdp_channels direction=to_peer) $(metric tern_xdp_channels direction=to_client)" "0 0"
 like "STUN went up to userspace (counted as not ChannelData)" \
 	"$(metric tern_xdp_passed_total reason=not_channeldata)" "^[1-9]"
 
@@ -99,7 +116,8 @@ check "ternd starts again with proc-user=nobody" \
 ip netns exec "$NS_C" turnutils_uclient -c -m 1 -n 50 -l 100 -z 5 -X -g \
 	-e 10.3.0.2 -r "$PP" -u alice -w secret -p "$P" 10.2.0.2 >"$T/uc2" 2>&1
 metrics
-is "without privileges it still mirrors channels: XDP relayed all 50, none lost" \
-	"$(metric tern_xdp_packets_total direction=to_peer) $(uclient_totals "$T/uc2")" "50 50 50 0"
+is "without privileges it still mirrors channels: XDP relayed all 50 each way, none lost" \
+	"$(metric tern_xdp_packets_total direction=to_peer) $(metric tern_xdp_packets_total direction=to_client) $(uclient_totals "$T/uc2")" \
+	"50 50 50 50 0"
 check "ternd stops cleanly" tern_stop
 is "and the program left with it" "$(xdp_on)" 0

@@ -1913,14 +1913,18 @@ static void test_channel_offload(void **state)
 	assert_int_equal(w->f.chan.key.client.port, 40400);
 	/* the channel (T0 + 601) outlives its allocation (T0 + 600): the earlier */
 	assert_int_equal(w->f.chan.expires_ms, (T0 + 600) * 1000ull);
+	/* the peer's way back also needs its permission (from T0 + 1, 300 s) */
+	assert_int_equal(w->f.chan.to_client_ms, (T0 + 301) * 1000ull);
 	/* a Refresh to 60 s shortens it */
 	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0 + 2, true), 0);
 	assert_int_equal(w->f.n_chan, 2);
 	assert_int_equal(w->f.chan.expires_ms, (T0 + 62) * 1000ull);
+	assert_int_equal(w->f.chan.to_client_ms, (T0 + 62) * 1000ull);
 	/* deleted: gone */
 	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 3, true), 0);
 	assert_int_equal(w->f.n_chan, 3);
 	assert_int_equal(w->f.chan.expires_ms, 0);
+	assert_int_equal(w->f.chan.to_client_ms, 0);
 
 	/* with max-bps nothing is offloaded */
 	relay_free(w->r);
