@@ -46,15 +46,11 @@ struct xdp {
 	_Atomic uint64_t gone_packets[2], gone_bytes[2];
 };
 
-/* Both maps' values end with the entry's counters. */
-struct counts {
-	__u64 packets, bytes;
-};
-
-_Static_assert(offsetof(struct xdp_chan_val, packets) + sizeof(struct counts) ==
-		       sizeof(struct xdp_chan_val), "counters last");
-_Static_assert(offsetof(struct xdp_peer_val, packets) + sizeof(struct counts) ==
-		       sizeof(struct xdp_peer_val), "counters last");
+/* Both maps' values end with their entry (expiry and counters). */
+_Static_assert(offsetof(struct xdp_chan_val, e) + sizeof(struct xdp_entry) ==
+		       sizeof(struct xdp_chan_val), "the entry last");
+_Static_assert(offsetof(struct xdp_peer_val, e) + sizeof(struct xdp_entry) ==
+		       sizeof(struct xdp_peer_val), "the entry last");
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -167,14 +163,6 @@ static uint64_t mono_ns_of(uint64_t at_ms)
 	       (uint64_t)left_ms * 1000000u;
 }
 
-static __be32 v4(const struct stun_addr *a)
-{
-	__be32 ip;
-
-	memcpy(&ip, a->ip, 4);
-	return ip;
-}
-
 /*
  * Write (or, with expires 0, remove) one entry of map fd whose value of
  * size bytes ends with its counters; what it had counted stays, in the
@@ -186,8 +174,9 @@ static void mirror(struct xdp *x, int fd, int d, const void *key, void *val, siz
 	unsigned char old[sizeof(struct xdp_chan_val) > sizeof(struct xdp_peer_val)
 				  ? sizeof(struct xdp_chan_val)
 				  : sizeof(struct xdp_peer_val)];
-	struct counts *was = (struct counts *)(void *)(old + size - sizeof *was);
-	struct counts *now = (struct counts *)(void *)((unsigned char *)val + size - sizeof *now);
+	struct xdp_entry *was = (struct xdp_entry *)(void *)(old + size - sizeof *was);
+	struct xdp_entry *now = (struct xdp_entry *)(void *)((unsigned char *)val + size -
+							     sizeof *now);
 	bool had = bpf_map_lookup_elem(fd, key, old) == 0;
 
 	if (!expires) {
@@ -198,49 +187,42 @@ static void mirror(struct xdp *x, int fd, int d, const void *key, void *val, siz
 		}
 		return;
 	}
-	if (had) /* what it relayed so far stays (less what XDP adds meanwhile) */
-		*now = *was;
+	if (had) { /* what it relayed so far stays (less what XDP adds meanwhile) */
+		now->packets = was->packets;
+		now->bytes = was->bytes;
+	}
 	if (bpf_map_update_elem(fd, key, val, BPF_ANY) < 0)
 		log_debug("xdp: channel not mirrored: %s", strerror(errno));
 }
 
+static struct xdp_flow flow(const struct stun_addr *src, const struct stun_addr *dst)
+{
+	struct xdp_flow f = { .src_port = htons(src->port), .dst_port = htons(dst->port) };
+
+	if (src->family == STUN_FAMILY_IPV4)
+		memcpy(&f.src_ip, src->ip, 4);
+	if (dst->family == STUN_FAMILY_IPV4)
+		memcpy(&f.dst_ip, dst->ip, 4);
+	return f;
+}
+
 void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
 {
-	struct xdp_chan_key k = { 0 };
-	struct xdp_chan_val v = { 0 };
-	struct xdp_peer_key pk = { 0 };
-	struct xdp_peer_val pv = { 0 };
-	uint64_t expires = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
-	uint64_t back = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
+	struct xdp_chan_key k = { .in = flow(&c->key.client, server),
+				  .channel = htons(c->number) };
+	struct xdp_chan_val v = { .out = flow(&c->relayed, &c->peer) };
+	struct xdp_flow pk = flow(&c->peer, &c->relayed);
+	struct xdp_peer_val pv = { .out = flow(server, &c->key.client), .channel = k.channel };
 
 	/* IPv4 only, so far: the program passes IPv6 up */
 	if (!x || c->key.client.family != STUN_FAMILY_IPV4 ||
 	    c->peer.family != STUN_FAMILY_IPV4 || c->relayed.family != STUN_FAMILY_IPV4)
 		return;
-	k.client_ip = v4(&c->key.client);
-	k.client_port = htons(c->key.client.port);
-	k.server_ip = server->family == STUN_FAMILY_IPV4 ? v4(server) : 0;
-	k.server_port = htons(server->port);
-	k.channel = htons(c->number);
-	v.relay_ip = v4(&c->relayed);
-	v.relay_port = htons(c->relayed.port);
-	v.peer_ip = v4(&c->peer);
-	v.peer_port = htons(c->peer.port);
-	v.expires_ns = expires;
-	mirror(x, x->chans, 0, &k, &v, sizeof v, expires);
-
-	pk.peer_ip = v.peer_ip;
-	pk.peer_port = v.peer_port;
-	pk.relay_ip = v.relay_ip;
-	pk.relay_port = v.relay_port;
-	pv.client_ip = k.client_ip;
-	pv.client_port = k.client_port;
-	pv.server_ip = k.server_ip;
-	pv.server_port = k.server_port;
-	pv.channel = k.channel;
-	pv.expires_ns = back;
+	v.e.expires_ns = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
+	pv.e.expires_ns = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
+	mirror(x, x->chans, 0, &k, &v, sizeof v, v.e.expires_ns);
 	/* a wildcard listener has no source address to send the client's from */
-	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, k.server_ip ? back : 0);
+	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, k.in.dst_ip ? pv.e.expires_ns : 0);
 }
 
 static const char *const pass_names[XP_COUNT] = {
@@ -260,7 +242,7 @@ static void sum_map(int fd, size_t ksize, size_t vsize, uint64_t *packets, uint6
 	unsigned char v[sizeof(struct xdp_chan_val) > sizeof(struct xdp_peer_val)
 				? sizeof(struct xdp_chan_val)
 				: sizeof(struct xdp_peer_val)];
-	const struct counts *c = (const struct counts *)(const void *)(v + vsize - sizeof *c);
+	const struct xdp_entry *c = (const struct xdp_entry *)(const void *)(v + vsize - sizeof *c);
 
 	for (void *at = NULL; bpf_map_get_next_key(fd, at, next) == 0; at = k) {
 		memcpy(k, next, ksize);
@@ -286,7 +268,7 @@ void xdp_metrics(struct xdp *x, struct evbuffer *b)
 	}
 	sum_map(x->chans, sizeof(struct xdp_chan_key), sizeof(struct xdp_chan_val), &packets[0],
 		&bytes[0], &entries[0]);
-	sum_map(x->peers, sizeof(struct xdp_peer_key), sizeof(struct xdp_peer_val), &packets[1],
+	sum_map(x->peers, sizeof(struct xdp_flow), sizeof(struct xdp_peer_val), &packets[1],
 		&bytes[1], &entries[1]);
 	evbuffer_add_printf(b, "# HELP tern_xdp_attached The XDP program on an interface, by mode.\n"
 			       "# TYPE tern_xdp_attached gauge\n");

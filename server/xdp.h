@@ -1,6 +1,6 @@
 /*
  * The kernel fast path (issue 14): xdp/relay.bpf.c attached to the
- * xdp-interface list relays client-to-peer ChannelData of bound channels
+ * xdp-interface list relays ChannelData of bound channels both ways
  * without a socket; the engine tells this module which channels those are
  * (relay.h: ops->channel) and it mirrors them into the program's map.
  *

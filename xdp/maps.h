@@ -14,52 +14,47 @@ enum {
 	XDP_MAX_IP_LEN = 1500,    /* a datagram XDP sends: no bigger than this */
 };
 
-/* A bound channel, as a client's ChannelData arrives: from client to the
- * listener server, with channel number channel. */
-struct xdp_chan_key {
-	__be32 client_ip;
-	__be32 server_ip;
-	__be16 client_port;
-	__be16 server_port;
-	__be16 channel;
-	__u16 pad;
+/* Addresses and ports of a datagram: where from, where to. */
+struct xdp_flow {
+	__be32 src_ip;
+	__be32 dst_ip;
+	__be16 src_port;
+	__be16 dst_port;
 };
 
-/* Where its data goes: from the allocation's relay address to the peer,
- * until expires_ns (CLOCK_MONOTONIC: the earliest of the channel's, its
- * permission's and its allocation's expiry); what XDP relayed for it. */
-struct xdp_chan_val {
-	__be32 relay_ip;
-	__be32 peer_ip;
-	__be16 relay_port;
-	__be16 peer_port;
-	__u32 pad;
-	__u64 expires_ns;
-	__u64 packets;
-	__u64 bytes; /* ChannelData payload, as the engine counts it */
-};
-
-/* A peer's datagram to a relay address with a channel to it, and where it
- * goes: as ChannelData with that channel's number, from the listener the
- * client reached (server) to the client, until expires_ns (the earliest
- * of the channel's, the peer's permission's and the allocation's). */
-struct xdp_peer_key {
-	__be32 peer_ip;
-	__be32 relay_ip;
-	__be16 peer_port;
-	__be16 relay_port;
-};
-
-struct xdp_peer_val {
-	__be32 client_ip;
-	__be32 server_ip;
-	__be16 client_port;
-	__be16 server_port;
-	__be16 channel;
-	__u16 pad;
+/* How long an entry holds (CLOCK_MONOTONIC), and what XDP relayed by it:
+ * datagrams, and their payload bytes as the engine counts them (without
+ * the ChannelData header). */
+struct xdp_entry {
 	__u64 expires_ns;
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* channels: a client's ChannelData as it arrives (client to the listener,
+ * with its channel number), and the datagram it becomes (the allocation's
+ * relay address to the peer), until the earlier of the channel's and the
+ * allocation's expiry. */
+struct xdp_chan_key {
+	struct xdp_flow in;
+	__be16 channel;
+	__u16 pad;
+};
+
+struct xdp_chan_val {
+	struct xdp_flow out;
+	struct xdp_entry e;
+};
+
+/* peers: a peer's datagram as it arrives (peer to a relay address with a
+ * channel to it), and the ChannelData it becomes (the listener the client
+ * reached to the client), until the earliest of the channel's, the
+ * allocation's and the peer's permission's expiry. */
+struct xdp_peer_val {
+	struct xdp_flow out;
+	__be16 channel;
+	__u16 pad;
+	struct xdp_entry e;
 };
 
 /* Why a datagram went up to userspace (XDP_PASS): a per-CPU counter each. */

@@ -4,7 +4,9 @@
  * 4-byte header is stripped, the datagram readdressed from the
  * allocation's relay address to the peer, the checksums fixed, and it is
  * sent back out of the interface it came in on (XDP_TX): one NIC carries
- * clients and peers, and the frame goes to the router it came from.
+ * clients and peers, and the frame goes to the router it came from. The
+ * peer's datagrams to that relay address go back to the client the same
+ * way, as ChannelData.
  *
  * ternd writes the channels map on ChannelBind and removes entries when a
  * channel, its permission or its allocation ends (server/xdp.c); each
@@ -13,6 +15,8 @@
  * goes up unchanged (XDP_PASS), counted by reason: STUN, indications,
  * unknown channels, IP options, fragments, padded ChannelData, IPv6.
  */
+#include <stdbool.h>
+
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -26,19 +30,17 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XDP_CHANNELS_MAX);
-	__type(key, struct xdp_chan_key);
-	__type(value, struct xdp_chan_val);
-} channels SEC(".maps");
+/* A hash map of XDP_CHANNELS_MAX entries. */
+#define TABLE(name, k, v)                                   \
+	struct {                                            \
+		__uint(type, BPF_MAP_TYPE_HASH);            \
+		__uint(max_entries, XDP_CHANNELS_MAX);      \
+		__type(key, k);                             \
+		__type(value, v);                           \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XDP_CHANNELS_MAX);
-	__type(key, struct xdp_peer_key);
-	__type(value, struct xdp_peer_val);
-} peers SEC(".maps");
+TABLE(channels, struct xdp_chan_key, struct xdp_chan_val);
+TABLE(peers, struct xdp_flow, struct xdp_peer_val);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -77,84 +79,65 @@ static __always_inline __u16 ip_checksum(const struct iphdr *ip)
 	return (__u16)~fold(sum);
 }
 
-/* The UDP checksum after 5 words of what it covers changed from from to to
- * (0 stays 0: IPv4 without a checksum); false if the helper refused. */
-static __always_inline int csum_update(__u16 *check, __be32 *from, __be32 *to)
+/* The two ports, or the UDP length twice, as one word of the checksum */
+static __always_inline __be32 pair(__be16 a, __be16 b)
 {
-	__s64 d;
-
-	if (!*check)
-		return 0;
-	d = bpf_csum_diff(from, 5 * sizeof(__be32), to, 5 * sizeof(__be32), (__u16)~*check);
-	if (d < 0)
-		return -1;
-	*check = (__u16)~fold((__u64)d);
-	if (!*check)
-		*check = 0xffff;
-	return 0;
-}
-
-/* The new IPv4 header: from saddr to daddr, len more or fewer bytes. */
-static __always_inline void readdress(struct iphdr *ip, __be32 saddr, __be32 daddr, int len)
-{
-	ip->saddr = saddr;
-	ip->daddr = daddr;
-	ip->tot_len = bpf_htons((__u16)(bpf_ntohs(ip->tot_len) + len));
-	ip->ttl = 64; /* a new datagram from the relay, not a forwarded one */
-	ip->check = 0;
-	ip->check = ip_checksum(ip);
-}
-
-/* Back to the router it came from. */
-static __always_inline void turn_around(struct ethhdr *e, const struct ethhdr *in)
-{
-	__builtin_memcpy(e->h_dest, in->h_source, ETH_ALEN);
-	__builtin_memcpy(e->h_source, in->h_dest, ETH_ALEN);
-	e->h_proto = in->h_proto;
+	return (__be32)a | (__be32)b << 16;
 }
 
 /*
- * A peer's datagram for a relay address with a channel to it: prepend the
- * 4-byte ChannelData header (RFC 8656 s12.4: no padding over UDP) and send
- * it from the listener to the client.
+ * Send the datagram on as flow out, 4 bytes longer (grow: the ChannelData
+ * header hdr goes in front of the payload) or shorter (the header hdr
+ * leaves it), back to the router it came from (XDP_TX). The UDP checksum
+ * is updated for what changes: the pseudo-header's addresses and length,
+ * the ports, the length and the header word, all on even offsets; a zero
+ * one (IPv4 without a checksum) stays zero.
  */
-static __always_inline int to_client(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip,
-				     struct udphdr *udp, struct xdp_peer_val *v, __u16 udplen)
+static __always_inline int relay(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip,
+				 struct udphdr *udp, const struct xdp_flow *out,
+				 struct xdp_entry *e, bool grow, __be32 hdr, __u16 dlen)
 {
-	void *data, *end;
-	struct ethhdr e;
+	__u16 udplen = bpf_ntohs(udp->len), len = grow ? udplen + 4 : udplen - 4;
+	__be32 from[5] = { ip->saddr, ip->daddr, pair(udp->source, udp->dest),
+			   pair(udp->len, udp->len), grow ? 0 : hdr };
+	__be32 to[5] = { out->src_ip, out->dst_ip, pair(out->src_port, out->dst_port),
+			 pair(bpf_htons(len), bpf_htons(len)), grow ? hdr : 0 };
+	struct ethhdr et;
 	struct iphdr iph = *ip;
 	struct udphdr u = *udp;
-	__u16 dlen = udplen - sizeof(*udp);
-	__be32 from[5], to[5], hdr;
+	void *data, *end;
 	__u8 *p;
 
-	if (bpf_ntohs(ip->tot_len) + 4 > XDP_MAX_IP_LEN)
-		return pass(XP_TOO_BIG);
-	if (bpf_ktime_get_ns() >= v->expires_ns)
+	if (bpf_ktime_get_ns() >= e->expires_ns)
 		return pass(XP_EXPIRED);
-	hdr = (__be32)v->channel | (__be32)bpf_htons(dlen) << 16;
-	from[0] = ip->saddr;
-	from[1] = ip->daddr;
-	from[2] = (__be32)udp->source | (__be32)udp->dest << 16;
-	from[3] = (__be32)udp->len | (__be32)udp->len << 16;
-	from[4] = 0;
-	to[0] = v->server_ip;
-	to[1] = v->client_ip;
-	to[2] = (__be32)v->server_port | (__be32)v->client_port << 16;
-	to[3] = (__be32)bpf_htons(udplen + 4) | (__be32)bpf_htons(udplen + 4) << 16;
-	to[4] = hdr;
-	if (csum_update(&u.check, from, to) < 0)
-		return XDP_PASS;
-	u.source = v->server_port;
-	u.dest = v->client_port;
-	u.len = bpf_htons(udplen + 4);
-	readdress(&iph, v->server_ip, v->client_ip, 4);
-	turn_around(&e, eth);
-	__sync_fetch_and_add(&v->packets, 1);
-	__sync_fetch_and_add(&v->bytes, dlen);
+	if (grow && bpf_ntohs(ip->tot_len) + 4 > XDP_MAX_IP_LEN)
+		return pass(XP_TOO_BIG);
+	if (u.check) {
+		__s64 d = bpf_csum_diff(from, sizeof from, to, sizeof to, (__u16)~u.check);
 
-	if (bpf_xdp_adjust_head(ctx, -4))
+		if (d < 0)
+			return XDP_PASS;
+		u.check = (__u16)~fold((__u64)d);
+		if (!u.check)
+			u.check = 0xffff;
+	}
+	u.source = out->src_port;
+	u.dest = out->dst_port;
+	u.len = bpf_htons(len);
+	iph.saddr = out->src_ip;
+	iph.daddr = out->dst_ip;
+	iph.tot_len = bpf_htons(sizeof(iph) + len);
+	iph.ttl = 64; /* a new datagram from the relay, not a forwarded one */
+	iph.check = 0;
+	iph.check = ip_checksum(&iph);
+	__builtin_memcpy(et.h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(et.h_source, eth->h_dest, ETH_ALEN);
+	et.h_proto = eth->h_proto;
+	__sync_fetch_and_add(&e->packets, 1);
+	__sync_fetch_and_add(&e->bytes, dlen);
+
+	/* the headers move 4 bytes back (over a new header) or on (over the old) */
+	if (bpf_xdp_adjust_head(ctx, grow ? -4 : 4))
 		return XDP_PASS;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -164,10 +147,11 @@ static __always_inline int to_client(struct xdp_md *ctx, struct ethhdr *eth, str
 	p = (void *)(udp + 1);
 	if (p + 4 > (__u8 *)end)
 		return XDP_ABORTED;
-	*eth = e;
+	*eth = et;
 	*ip = iph;
 	*udp = u;
-	*(__be32 *)p = hdr;
+	if (grow)
+		*(__be32 *)p = hdr;
 	return XDP_TX;
 }
 
@@ -175,14 +159,13 @@ SEC("xdp")
 int tern_relay(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data, e;
-	struct iphdr *ip, iph;
-	struct udphdr *udp, u;
+	struct ethhdr *eth = data;
 	struct xdp_chan_key k = { 0 };
-	struct xdp_peer_key pk = { 0 };
+	struct xdp_flow in = { 0 };
 	struct xdp_chan_val *v;
 	struct xdp_peer_val *pv;
-	__be32 from[5], to[5];
+	struct udphdr *udp;
+	struct iphdr *ip;
 	__u16 dlen, udplen;
 	__u8 *p;
 
@@ -206,77 +189,35 @@ int tern_relay(struct xdp_md *ctx)
 	if (udplen < sizeof(*udp) || bpf_ntohs(ip->tot_len) != sizeof(*ip) + udplen ||
 	    (__u8 *)ip + sizeof(*ip) + udplen > (__u8 *)end)
 		return pass(XP_LENGTH);
-	pk.peer_ip = ip->saddr;
-	pk.relay_ip = ip->daddr;
-	pk.peer_port = udp->source;
-	pk.relay_port = udp->dest;
-	pv = bpf_map_lookup_elem(&peers, &pk);
+	in.src_ip = ip->saddr;
+	in.dst_ip = ip->daddr;
+	in.src_port = udp->source;
+	in.dst_port = udp->dest;
+
+	/* a peer's datagram to a relay address with a channel to it */
+	pv = bpf_map_lookup_elem(&peers, &in);
 	if (pv)
-		return to_client(ctx, eth, ip, udp, pv, udplen);
+		return relay(ctx, eth, ip, udp, &pv->out, &pv->e, true,
+			     pair(pv->channel, bpf_htons(udplen - sizeof(*udp))),
+			     udplen - sizeof(*udp));
+
+	/* a client's ChannelData: exactly header + data (padding goes up) */
 	p = (void *)(udp + 1);
 	if (p + 4 > (__u8 *)end)
 		return pass(XP_NOT_CHANNEL);
 	if (p[0] < 0x40 || p[0] > 0x7f) /* RFC 7983: 64-79 ChannelData; 0x7FFF for RFC 5766 */
 		return pass(XP_NOT_CHANNEL);
 	dlen = (__u16)(p[2] << 8 | p[3]);
-	/* exactly header + data: padding, or anything else, goes up */
 	if (udplen != sizeof(*udp) + 4 + dlen)
 		return pass(XP_LENGTH);
-
-	k.client_ip = ip->saddr;
-	k.server_ip = ip->daddr;
-	k.client_port = udp->source;
-	k.server_port = udp->dest;
+	k.in = in;
 	k.channel = *(__be16 *)p;
 	v = bpf_map_lookup_elem(&channels, &k);
 	if (!v) { /* a listener on the wildcard address */
-		k.server_ip = 0;
+		k.in.dst_ip = 0;
 		v = bpf_map_lookup_elem(&channels, &k);
 	}
 	if (!v)
 		return pass(XP_NO_CHANNEL);
-	if (bpf_ktime_get_ns() >= v->expires_ns)
-		return pass(XP_EXPIRED);
-
-	/* the UDP checksum, updated for what changes: the pseudo-header's
-	 * addresses and length, the ports, the length, and the 4 header bytes
-	 * that leave the payload (all on even offsets) */
-	from[0] = ip->saddr;
-	from[1] = ip->daddr;
-	from[2] = (__be32)udp->source | (__be32)udp->dest << 16;
-	from[3] = (__be32)udp->len | (__be32)udp->len << 16;
-	from[4] = *(__be32 *)p;
-	to[0] = v->relay_ip;
-	to[1] = v->peer_ip;
-	to[2] = (__be32)v->relay_port | (__be32)v->peer_port << 16;
-	to[3] = (__be32)bpf_htons(udplen - 4) | (__be32)bpf_htons(udplen - 4) << 16;
-	to[4] = 0;
-
-	iph = *ip;
-	u = *udp;
-	if (csum_update(&u.check, from, to) < 0)
-		return XDP_PASS;
-	u.source = v->relay_port;
-	u.dest = v->peer_port;
-	u.len = bpf_htons(udplen - 4);
-	readdress(&iph, v->relay_ip, v->peer_ip, -4);
-	turn_around(&e, eth);
-
-	__sync_fetch_and_add(&v->packets, 1);
-	__sync_fetch_and_add(&v->bytes, dlen);
-
-	/* the headers move 4 bytes on, over the channel header */
-	if (bpf_xdp_adjust_head(ctx, 4))
-		return XDP_PASS;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = data;
-	ip = (void *)(eth + 1);
-	udp = (void *)(ip + 1);
-	if ((void *)(udp + 1) > end)
-		return XDP_ABORTED;
-	*eth = e;
-	*ip = iph;
-	*udp = u;
-	return XDP_TX;
+	return relay(ctx, eth, ip, udp, &v->out, &v->e, false, *(__be32 *)p, dlen);
 }
