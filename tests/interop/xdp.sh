@@ -20,45 +20,9 @@ fi
 
 plan 18
 
-N=tx$$
-NS_C=$N-c NS_R=$N-r NS_T=$N-t NS_P=$N-p
-netns_down() {
-	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do ip netns del "$ns" 2>/dev/null; done
-}
-at_exit netns_down
-netns_up() {
-	local ns
-	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do ip netns add "$ns" || return 1; done
-	ip -n "$NS_R" link add rc type veth peer name c0 netns "$NS_C" &&
-		ip -n "$NS_R" link add rt type veth peer name t0 netns "$NS_T" &&
-		ip -n "$NS_R" link add rp type veth peer name p0 netns "$NS_P" || return 1
-	ip -n "$NS_R" addr add 10.1.0.1/24 dev rc && ip -n "$NS_R" addr add 10.2.0.1/24 dev rt &&
-		ip -n "$NS_R" addr add 10.3.0.1/24 dev rp || return 1
-	ip -n "$NS_C" addr add 10.1.0.2/24 dev c0 && ip -n "$NS_T" addr add 10.2.0.2/24 dev t0 &&
-		ip -n "$NS_P" addr add 10.3.0.2/24 dev p0 || return 1
-	for ns in "$NS_C" "$NS_R" "$NS_T" "$NS_P"; do
-		ip -n "$ns" link set lo up || return 1
-		for d in $(ip -n "$ns" -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-			ip -n "$ns" link set "$d" up || return 1
-		done
-	done
-	ip -n "$NS_C" route add default via 10.1.0.1 && ip -n "$NS_T" route add default via 10.2.0.1 &&
-		ip -n "$NS_P" route add default via 10.3.0.1 || return 1
-	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || return 1
-	# datagrams from a local socket carry a partial checksum over veth; a
-	# NIC's carry a whole one, which is what XDP updates
-	ip netns exec "$NS_C" ethtool -K c0 tx off >/dev/null &&
-		ip netns exec "$NS_P" ethtool -K p0 tx off >/dev/null || return 1
-	# and the receivers check every UDP checksum in software, XDP's included
-	ip netns exec "$NS_C" ethtool -K c0 rx off >/dev/null &&
-		ip netns exec "$NS_P" ethtool -K p0 rx off >/dev/null
-}
-# csum_errors NS: UDP datagrams NS's kernel dropped for a bad checksum
-csum_errors() {
-	ip netns exec "$1" awk '$1 == "Udp:" { if (!n++) { for (i = 2; i <= NF; i++) f[$i] = i }
-		else print $f["InCsumErrors"] }' /proc/net/snmp
-}
-check "four namespaces: client, router, relay, peer" netns_up || exit 0
+. "$INTEROP_DIR/xdpnet.sh"
+at_exit xdpnet_down
+check "four namespaces: client, router, relay, peer" xdpnet_up "tx$$" || exit 0
 
 printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns"
 chmod +x "$T/ternd-ns"
@@ -90,14 +54,14 @@ is "the userspace relay none of them" \
 	"$(metric tern_relayed_packets_total direction=to_peer) $(metric tern_relayed_packets_total direction=to_client)" \
 	"0 0"
 is "no checksum XDP wrote was wrong: the client and the peer dropped none" \
-	"$(csum_errors "$NS_C") $(csum_errors "$NS_P")" "0 0"
+	"$(xdpnet_csum_errors "$NS_C") $(xdpnet_csum_errors "$NS_P")" "0 0"
 # which they would have: a datagram with a broken checksum, client to peer
 ip netns exec "$NS_C" "$PYTHON" - <<'EOF'
 import socket, struct
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
 s.sendto(struct.pack("!HHHH", 40000, 9999, 12, 0x1234) + b"oops", ("10.3.0.2", 0))
 EOF
-is "(a datagram with a wrong checksum is counted there)" "$(wait_for 2 1 csum_errors "$NS_P")" 1
+is "(a datagram with a wrong checksum is counted there)" "$(wait_for 2 1 xdpnet_csum_errors "$NS_P")" 1
 is "uclient deleted its allocation: nothing left in the maps" \
 	"$(metric tern_xdp_channels direction=to_peer) $(metric tern_xdp_channels direction=to_client)" "0 0"
 like "STUN went up to userspace (counted as not ChannelData)" \
@@ -111,15 +75,8 @@ is "SIGKILL: the program left the interface with ternd" "$(xdp_on)" 0
 # native mode, as the systemd unit runs it (no capability left once
 # started); a veth passes XDP_TX frames on only to a far end with a
 # program of its own, so the router's end gets one that passes everything
-cat >"$T/pass.c" <<'EOF'
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-SEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }
-char LICENSE[] SEC("license") = "GPL";
-EOF
-check "an XDP_PASS program on the router's end of the relay's veth" eval \
-	'clang -O2 -target bpf -I/usr/include/$(gcc -print-multiarch) -c "$T/pass.c" -o "$T/pass.o" &&
-	 ip -n "$NS_R" link set dev rt xdpdrv obj "$T/pass.o" sec xdp' || exit 0
+check "an XDP_PASS program on the router's end of the relay's veth" \
+	xdpnet_pass_prog "$T" || exit 0
 check "ternd starts again in native mode, with proc-user=nobody" \
 	tern_start --listening-ip=10.2.0.2 --listening-port="$P" --relay-ip=10.2.0.2 \
 	--user=alice:secret --realm=tern.test --allowed-peer-ip=10.3.0.2 \
