@@ -72,9 +72,12 @@ static unsigned group_of(const char *name)
 	return 0;
 }
 
-/* Whether group g can change in this process as it was started. */
-static const char *why_not(const struct server *srv, unsigned g)
+/* Whether option name of group g can change in this process as it was started. */
+static const char *why_not(const struct server *srv, unsigned g, const char *name)
 {
+	/* channels in the XDP maps were offloaded as unmetered (relay/offload.c) */
+	if (srv->xdp && (strcmp(name, "max-bps") == 0 || strcmp(name, "bps-capacity") == 0))
+		return "with xdp-interface, channels already relayed in XDP are not metered";
 	if ((g & (G_CREDENTIALS | G_QUOTA | G_POLICY)) && !srv->turn)
 		return "TURN was off at start (STUN only)";
 	if ((g & G_CERT) && !srv->tls && !srv->dtls)
@@ -86,7 +89,7 @@ static void on_change(void *ctx, const char *name)
 {
 	struct reload *r = ctx;
 	unsigned g = group_of(name);
-	const char *at = config_origin(r->fresh, name), *no = g ? why_not(r->srv, g) : NULL;
+	const char *at = config_origin(r->fresh, name), *no = g ? why_not(r->srv, g, name) : NULL;
 	size_t n = strlen(r->names);
 
 	if (!g || no) {
