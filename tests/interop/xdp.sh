@@ -7,7 +7,8 @@
 # needs a program on the far end too). coturn's turnutils_uclient relays
 # through a channel to turnutils_peer: every echo comes back, and the
 # datagrams both ways are counted by XDP and not by the userspace relay;
-# STUN still works; when
+# STUN still works; datagrams in fragments go up and are relayed whole by
+# userspace; when
 # uclient deletes its allocation the channel leaves the map; a ternd
 # killed with SIGKILL leaves no program on the interface; and one in
 # native mode, running as nobody with no capability left, does the same.
@@ -18,7 +19,7 @@ if ! grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null; t
 	skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
 fi
 
-plan 18
+plan 21
 
 . "$INTEROP_DIR/xdpnet.sh"
 at_exit xdpnet_down
@@ -66,6 +67,20 @@ is "uclient deleted its allocation: nothing left in the maps" \
 	"$(metric tern_xdp_channels direction=to_peer) $(metric tern_xdp_channels direction=to_client)" "0 0"
 like "STUN went up to userspace (counted as not ChannelData)" \
 	"$(metric tern_xdp_passed_total reason=not_channeldata)" "^[1-9]"
+
+# datagrams bigger than the path's MTU arrive in fragments: XDP passes
+# them up, and userspace relays them whole
+before=$(metric tern_relayed_packets_total direction=to_peer)
+ip netns exec "$NS_C" turnutils_uclient -c -m 1 -n 20 -l 3000 -z 20 -X \
+	-e 10.3.0.2 -r "$PP" -u alice -w secret -p "$P" 10.2.0.2 >"$T/ucf" 2>&1
+metrics
+is "20 datagrams of 3000 bytes, in fragments: all echoed" "$(uclient_totals "$T/ucf")" \
+	"20 20 0"
+like "XDP passed their fragments up" "$(metric tern_xdp_passed_total reason=fragment)" \
+	'^([4-9][0-9]|[1-9][0-9][0-9]+)$'
+is "and userspace relayed them, both ways" \
+	"$(($(metric tern_relayed_packets_total direction=to_peer) - before)) $(metric tern_relayed_packets_total direction=to_client)" \
+	"20 20"
 
 kill -KILL "$TERN_PID"
 wait "$TERN_PID" 2>/dev/null
