@@ -254,9 +254,18 @@ static void sum_map(int fd, size_t ksize, size_t vsize, uint64_t *packets, uint6
 	}
 }
 
+/* One metric with a sample for each direction. */
+static void by_direction(struct evbuffer *b, const char *name, const char *type, const char *help,
+			 const uint64_t v[2])
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n"
+			       "%s{direction=\"to_peer\"} %llu\n%s{direction=\"to_client\"} %llu\n",
+			    name, help, name, type, name, (unsigned long long)v[0], name,
+			    (unsigned long long)v[1]);
+}
+
 void xdp_metrics(struct xdp *x, struct evbuffer *b)
 {
-	static const char *const dir[2] = { "to_peer", "to_client" };
 	uint64_t packets[2], bytes[2], entries[2] = { 0, 0 };
 	int ncpu = libbpf_num_possible_cpus();
 
@@ -275,26 +284,14 @@ void xdp_metrics(struct xdp *x, struct evbuffer *b)
 	for (int i = 0; i < x->n_links; i++)
 		evbuffer_add_printf(b, "tern_xdp_attached{interface=\"%s\",mode=\"%s\"} 1\n",
 				    x->link[i].name, x->link[i].mode);
-	evbuffer_add_printf(b,
-		"# HELP tern_xdp_packets_total ChannelData relayed in XDP, by direction.\n"
-		"# TYPE tern_xdp_packets_total counter\n");
-	for (int d = 0; d < 2; d++)
-		evbuffer_add_printf(b, "tern_xdp_packets_total{direction=\"%s\"} %llu\n", dir[d],
-				    (unsigned long long)packets[d]);
-	evbuffer_add_printf(b,
-		"# HELP tern_xdp_bytes_total Payload bytes relayed in XDP, by direction.\n"
-		"# TYPE tern_xdp_bytes_total counter\n");
-	for (int d = 0; d < 2; d++)
-		evbuffer_add_printf(b, "tern_xdp_bytes_total{direction=\"%s\"} %llu\n", dir[d],
-				    (unsigned long long)bytes[d]);
-	evbuffer_add_printf(b,
-		"# HELP tern_xdp_channels Entries in the XDP program's maps, by direction.\n"
-		"# TYPE tern_xdp_channels gauge\n"
-		"tern_xdp_channels{direction=\"to_peer\"} %llu\n"
-		"tern_xdp_channels{direction=\"to_client\"} %llu\n"
-		"# HELP tern_xdp_passed_total Datagrams XDP handed to userspace, by reason.\n"
-		"# TYPE tern_xdp_passed_total counter\n",
-		(unsigned long long)entries[0], (unsigned long long)entries[1]);
+	by_direction(b, "tern_xdp_packets_total", "counter",
+		     "ChannelData relayed in XDP, by direction.", packets);
+	by_direction(b, "tern_xdp_bytes_total", "counter",
+		     "Payload bytes relayed in XDP, by direction.", bytes);
+	by_direction(b, "tern_xdp_channels", "gauge",
+		     "Entries in the XDP program's maps, by direction.", entries);
+	evbuffer_add_printf(b, "# HELP tern_xdp_passed_total Datagrams XDP handed to userspace, "
+			       "by reason.\n# TYPE tern_xdp_passed_total counter\n");
 	for (__u32 r = 0; r < XP_COUNT; r++) {
 		uint64_t per[ncpu > 0 ? ncpu : 1], sum = 0;
 
