@@ -35,7 +35,7 @@ extern const unsigned int tern_xdp_obj_len;
 
 struct xdp {
 	struct bpf_object *obj;
-	int chans, peers, passed; /* map descriptors */
+	int chans, peers, passed, ports; /* map descriptors */
 	int n_links;
 	struct {
 		int fd;
@@ -93,6 +93,9 @@ static int attach(struct xdp *x, int prog, const char *ifname, const char *mode)
 				 strerror(err));
 			continue;
 		}
+		if (bpf_map_update_elem(x->ports, &(__u32){ ifindex }, &(__u32){ ifindex }, BPF_ANY))
+			log_info("xdp-interface %s: not a way out for other interfaces: %s", ifname,
+				 strerror(errno));
 		x->link[x->n_links].fd = fd;
 		snprintf(x->link[x->n_links].name, IF_NAMESIZE, "%s", ifname);
 		x->link[x->n_links].mode = modes[i].name;
@@ -129,9 +132,10 @@ struct xdp *xdp_open(const struct config *c)
 	x->chans = bpf_object__find_map_fd_by_name(x->obj, "channels");
 	x->peers = bpf_object__find_map_fd_by_name(x->obj, "peers");
 	x->passed = bpf_object__find_map_fd_by_name(x->obj, "passed");
+	x->ports = bpf_object__find_map_fd_by_name(x->obj, "ports");
 	for (int i = 0; prog && i < c->n_xdp_interface; i++)
 		attach(x, bpf_program__fd(prog), c->xdp_interface[i], c->xdp_mode);
-	if (!x->n_links || x->chans < 0 || x->peers < 0 || x->passed < 0) {
+	if (!x->n_links || x->chans < 0 || x->peers < 0 || x->passed < 0 || x->ports < 0) {
 		xdp_close(x);
 		return NULL;
 	}
@@ -195,42 +199,58 @@ static void mirror(struct xdp *x, int fd, int d, const void *key, void *val, siz
 		log_debug("xdp: channel not mirrored: %s", strerror(errno));
 }
 
+/* a's address as the maps have it: IPv4 mapped, the wildcard all zeros */
+static void map_addr(__be32 out[4], const struct stun_addr *a)
+{
+	static const uint8_t zero[16];
+	uint8_t *o = (uint8_t *)out;
+
+	memset(o, 0, 16);
+	if (a->family == STUN_FAMILY_IPV6) {
+		memcpy(o, a->ip, 16);
+	} else if (memcmp(a->ip, zero, 4) != 0) {
+		o[10] = o[11] = 0xff;
+		memcpy(o + 12, a->ip, 4);
+	}
+}
+
 static struct xdp_flow flow(const struct stun_addr *src, const struct stun_addr *dst)
 {
 	struct xdp_flow f = { .src_port = htons(src->port), .dst_port = htons(dst->port) };
 
-	if (src->family == STUN_FAMILY_IPV4)
-		memcpy(&f.src_ip, src->ip, 4);
-	if (dst->family == STUN_FAMILY_IPV4)
-		memcpy(&f.dst_ip, dst->ip, 4);
+	map_addr(f.src_ip, src);
+	map_addr(f.dst_ip, dst);
 	return f;
 }
 
 void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
 {
+	static const __be32 any[4];
 	struct xdp_chan_key k = { .in = flow(&c->key.client, server),
 				  .channel = htons(c->number) };
 	struct xdp_chan_val v = { .out = flow(&c->relayed, &c->peer) };
 	struct xdp_flow pk = flow(&c->peer, &c->relayed);
 	struct xdp_peer_val pv = { .out = flow(server, &c->key.client), .channel = k.channel };
+	bool wildcard = memcmp(k.in.dst_ip, any, sizeof any) == 0;
 
-	/* IPv4 only, so far: the program passes IPv6 up */
-	if (!x || c->key.client.family != STUN_FAMILY_IPV4 ||
-	    c->peer.family != STUN_FAMILY_IPV4 || c->relayed.family != STUN_FAMILY_IPV4)
+	/* each datagram stays in its family: the program passes the rest up */
+	if (!x || c->key.client.family != c->relayed.family ||
+	    c->peer.family != c->relayed.family)
 		return;
 	v.e.expires_ns = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
 	pv.e.expires_ns = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
 	mirror(x, x->chans, 0, &k, &v, sizeof v, v.e.expires_ns);
 	/* a wildcard listener has no source address to send the client's from */
-	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, k.in.dst_ip ? pv.e.expires_ns : 0);
+	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, wildcard ? 0 : pv.e.expires_ns);
 }
 
 static const char *const pass_names[XP_COUNT] = {
-	[XP_NOT_IPV4] = "not_ipv4",     [XP_IP_OPTIONS] = "ip_options",
+	[XP_NOT_IP] = "not_ip",         [XP_IP_OPTIONS] = "ip_options",
 	[XP_FRAGMENT] = "fragment",     [XP_NOT_UDP] = "not_udp",
 	[XP_NOT_CHANNEL] = "not_channeldata", [XP_LENGTH] = "length",
 	[XP_NO_CHANNEL] = "no_channel", [XP_EXPIRED] = "expired",
-	[XP_TOO_BIG] = "too_big",
+	[XP_TOO_BIG] = "too_big",       [XP_NO_HOP] = "no_hop",
+	[XP_NO_PORT] = "no_port",       [XP_CHECKSUM] = "checksum",
 };
 
 /* Sum the counters of every entry of map fd (key and value of those

@@ -46,7 +46,7 @@ awk -v max="$LOAD_MAX" '{ exit !($1 <= max) }' /proc/loadavg || {
 	exit 1
 }
 xdpnet_up "bx$$" || { echo "xdp: no namespaces" >&2; exit 1; }
-xdpnet_pass_prog "$tmp" || { echo "xdp: no pass program for native mode" >&2; exit 1; }
+xdpnet_pass_prog "$tmp" "$NS_R" rt || { echo "xdp: no pass program for native mode" >&2; exit 1; }
 cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" -lcrypto || exit 1
 
 # busy: jiffies every CPU spent busy so far
