@@ -230,7 +230,7 @@ void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct rel
 				  .channel = htons(c->number) };
 	struct xdp_chan_val v = { .out = flow(&c->relayed, &c->peer) };
 	struct xdp_flow pk = flow(&c->peer, &c->relayed);
-	struct xdp_peer_val pv = { .out = flow(server, &c->key.client), .channel = k.channel };
+	struct xdp_peer_val pv = { .out = flow(server, &c->key.client), .channel = k.channel }, was;
 	bool wildcard = memcmp(k.in.dst_ip, any, sizeof any) == 0;
 
 	/* each datagram stays in its family: the program passes the rest up */
@@ -240,8 +240,12 @@ void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct rel
 	v.e.expires_ns = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
 	pv.e.expires_ns = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
 	mirror(x, x->chans, 0, &k, &v, sizeof v, v.e.expires_ns);
-	/* a wildcard listener has no source address to send the client's from */
-	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, wildcard ? 0 : pv.e.expires_ns);
+	/* a wildcard listener's: the program fills in the address the client
+	 * reached (from its ChannelData); one it has filled in stays */
+	if (wildcard && bpf_map_lookup_elem(x->peers, &pk, &was) == 0 &&
+	    was.out.dst_port == pv.out.dst_port)
+		memcpy(pv.out.src_ip, was.out.src_ip, sizeof pv.out.src_ip);
+	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, pv.e.expires_ns);
 }
 
 static const char *const pass_names[XP_COUNT] = {

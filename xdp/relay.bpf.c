@@ -13,6 +13,10 @@
  * XDP_REDIRECT through the ports map. Until the far end has sent a frame
  * of a relayed flow, its datagrams go up and userspace sends them.
  *
+ * A listener on the wildcard address: the program learns which of its
+ * addresses a client reached from the client's ChannelData, and answers
+ * it from there.
+ *
  * ternd writes the channels and peers maps on ChannelBind and removes
  * entries when a channel, its permission or its allocation ends
  * (server/xdp.c); each entry also carries its own expiry, so a late
@@ -246,6 +250,28 @@ static __always_inline int relay(struct xdp_md *ctx, struct dgram *d,
 /* What parse() says of a datagram the program may relay */
 #define RELAYABLE XP_COUNT
 
+static __always_inline bool unknown(const __be32 a[4])
+{
+	return !a[0] && !a[1] && !a[2] && !a[3];
+}
+
+/*
+ * A client's ChannelData to a listener on the wildcard address (channel
+ * v): the address it reached is the one to send the peer's datagrams to
+ * it from. ternd writes that channel's peer entry without one.
+ */
+static __always_inline void answer_from(const struct xdp_chan_val *v, const struct dgram *d)
+{
+	struct xdp_flow back = { .src_port = v->out.dst_port, .dst_port = v->out.src_port };
+	struct xdp_peer_val *pv;
+
+	__builtin_memcpy(back.src_ip, v->out.dst_ip, 16);
+	__builtin_memcpy(back.dst_ip, v->out.src_ip, 16);
+	pv = bpf_map_lookup_elem(&peers, &back);
+	if (pv && unknown(pv->out.src_ip) && pv->out.dst_port == d->in.src_port)
+		__builtin_memcpy(pv->out.src_ip, d->in.dst_ip, 16);
+}
+
 /* d's IP and UDP headers, and *udplen the UDP length: RELAYABLE, or why
  * the datagram goes up. */
 static __always_inline enum xdp_pass_reason parse(struct dgram *d, void *end, __u16 *udplen)
@@ -321,6 +347,8 @@ int tern_relay(struct xdp_md *ctx)
 	pv = bpf_map_lookup_elem(&peers, &d.in);
 	if (pv) {
 		learn(ctx, &d);
+		if (unknown(pv->out.src_ip)) /* a wildcard listener's, not heard yet */
+			return pass(XP_NO_HOP);
 		return relay(ctx, &d, &pv->out, &pv->e, true,
 			     pair(pv->channel, bpf_htons(udplen - sizeof(struct udphdr))),
 			     udplen - sizeof(struct udphdr));
@@ -341,6 +369,8 @@ int tern_relay(struct xdp_md *ctx)
 	if (!v) { /* a listener on the wildcard address */
 		__builtin_memset(k.in.dst_ip, 0, sizeof k.in.dst_ip);
 		v = bpf_map_lookup_elem(&channels, &k);
+		if (v)
+			answer_from(v, &d);
 	}
 	if (!v)
 		return pass(XP_NO_CHANNEL);

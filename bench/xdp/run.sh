@@ -8,22 +8,32 @@
 # peer namespace, and the same load sent straight to the echo without a
 # relay (the rig's own cost).
 #
-# How CPU is counted. XDP's work runs in softirq on whichever CPU takes
-# the packet, and is charged to no process; so this measures the whole
-# machine: the busy time of every CPU (/proc/stat: user, nice, system,
-# irq, softirq, steal) over the send phase. What relaying costs is that
-# figure for a relay minus the same figure for the direct run (same
-# datagrams, same client and echo, no relay), and "relayed per relay
-# CPU-second" is relayed datagrams (2 x echoes) over it. Nothing else may
-# run meanwhile: the script refuses to start when the load average is
-# above LOAD_MAX.
+# How CPU is counted, two ways. XDP's work runs in softirq on whichever CPU
+# takes the packet, and is charged to no process.
+# - The relay's core: receive packet steering (xdpnet_steer) hands every
+#   packet arriving in the relay's namespace to CPU 0, where the relay
+#   runs, and every other namespace's to CPU 1, where the client and echo
+#   run; CPU 0's busy time (/proc/stat: user, nice, system, irq, softirq,
+#   steal) over the send phase is then what relaying costs, softirq
+#   included, and nothing else. A veth's native XDP runs before steering,
+#   on the CPU that sends into the veth; so for native mode the router's
+#   veths towards the relay are steered to CPU 0 too, which charges the
+#   router's forwarding into the relay to it as well (an overcount).
+# - The whole machine: every CPU's busy time minus that of the same load
+#   sent straight to the echo without a relay (the rig's own cost). This
+#   charges each relay with the path to it (router, veths), which the
+#   direct run does not take.
+# "Relayed per CPU-second" is relayed datagrams (2 x echoes) over either.
+# The floor is bench/udp-floor's floor.c: the smallest userspace relay
+# (plain UDP, no TURN). Nothing else may run meanwhile: the script refuses
+# to start when the load average is above LOAD_MAX.
 #
 #   bench/xdp/run.sh [--write]        (TERND=/path/to/ternd, else ./ternd)
 #
 # Environment: TERND, RATE (20000 echoes/s), SOCKETS (10), BYTES (100),
 # SECONDS_ (5), ROUNDS (3), LOAD_MAX (0.5), RESULTS. Relays: tern with XDP
 # native (the driver's; on a veth it needs the program on the router's
-# end too) and generic, tern without XDP, coturn.
+# end too) and generic, tern without XDP, coturn, and the floor.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
@@ -47,10 +57,11 @@ awk -v max="$LOAD_MAX" '{ exit !($1 <= max) }' /proc/loadavg || {
 }
 xdpnet_up "bx$$" || { echo "xdp: no namespaces" >&2; exit 1; }
 xdpnet_pass_prog "$tmp" "$NS_R" rt || { echo "xdp: no pass program for native mode" >&2; exit 1; }
-cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" -lcrypto || exit 1
+cc -O2 -Wall -Wextra -o "$tmp/load" "$TOP/bench/udp-floor/load.c" -lcrypto &&
+	cc -O2 -Wall -Wextra -o "$tmp/floor" "$TOP/bench/udp-floor/floor.c" || exit 1
 
-# busy: jiffies every CPU spent busy so far
-busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# busy [CPU]: jiffies the machine (or CPU) spent busy so far
+busy() { awk -v c="cpu${1:-}" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 
 ip netns exec "$NS_P" taskset -c "$LOAD_CPU" "$tmp/load" -e 10.3.0.2:4000 -d 3600 \
@@ -65,9 +76,14 @@ start_relay() { # NAME: the relay in the relay namespace, pinned; SPID
 	xdpgen) [ "$1" = xdpgen ] && extra=(--xdp-interface=t0 --xdp-mode=generic) ;&
 	tern) relay_cmd tern 3478 ;;
 	coturn) relay_cmd coturn 3478 ;;
+	floor) CMD=("$tmp/floor" -l 10.2.0.2:3478 -p 10.3.0.2:4000) ;;
 	esac
 	CMD=("${CMD[@]/127.0.0.1/10.2.0.2}")
-	[ "$1" = coturn ] && CMD+=(--allowed-peer-ip=10.3.0.2) || CMD+=(--allowed-peer-ip=10.3.0.2 "${extra[@]}")
+	case $1 in
+	coturn) CMD+=(--allowed-peer-ip=10.3.0.2) ;;
+	floor) ;;
+	*) CMD+=(--allowed-peer-ip=10.3.0.2 "${extra[@]}") ;;
+	esac
 	ip netns exec "$NS_T" taskset -c "$SERVER_CPU" "${CMD[@]}" >"$tmp/$1.out" 2>&1 &
 	SPID=$!
 	PIDS+=($SPID)
@@ -90,64 +106,74 @@ prog_stats() {
 		sed -n 's/.*run_cnt \([0-9]*\).*/\1/p' <<<"$line" | head -n1)" >>"$tmp/prog.$1"
 }
 
-# one NAME: "relayed busy_jiffies" of one run (NAME direct: no relay)
+# one NAME: "relayed busy_jiffies sent core_jiffies" of one run (NAME
+# direct: no relay)
 one() {
-	local b0 b1 out args
-	if [ "$1" = direct ]; then
-		args=(-s 10.3.0.2:4000)
-	else
-		start_relay "$1"
-		args=(-s 10.2.0.2:3478 -t "$SECRET" -p 10.3.0.2:4000)
-	fi
-	b0=$(busy)
+	local b0 b1 c0 c1 out args
+	xdpnet_steer "$SERVER_CPU" "$LOAD_CPU" $([ "$1" = xdp ] && echo feed) || exit 1
+	case $1 in
+	direct) args=(-s 10.3.0.2:4000) ;;
+	floor) start_relay floor; args=(-s 10.2.0.2:3478) ;;
+	*) start_relay "$1"; args=(-s 10.2.0.2:3478 -t "$SECRET" -p 10.3.0.2:4000) ;;
+	esac
+	b0=$(busy) c0=$(busy "$SERVER_CPU")
 	out=$(ip netns exec "$NS_C" taskset -c "$LOAD_CPU" "$tmp/load" "${args[@]}" -c "$SOCKETS" \
 		-l "$BYTES" -d "$SECS" -w 64 -r "$RATE")
-	b1=$(busy)
+	b1=$(busy) c1=$(busy "$SERVER_CPU")
 	case $1 in xdp | xdpgen) prog_stats "$1" ;; esac
 	[ "$1" = direct ] || { kill -TERM "$SPID"; wait "$SPID" 2>/dev/null; }
-	echo "$1: $out busy=$((b1 - b0))" >&2
-	awk -v o="$out" -v b=$((b1 - b0)) 'BEGIN {
+	echo "$1: $out busy=$((b1 - b0)) core=$((c1 - c0))" >&2
+	awk -v o="$out" -v b=$((b1 - b0)) -v c=$((c1 - c0)) 'BEGIN {
 		if (match(o, /received=[0-9]+/)) n = substr(o, RSTART + 9, RLENGTH - 9)
 		if (match(o, /sent=[0-9]+/)) s = substr(o, RSTART + 5, RLENGTH - 5)
-		printf "%d %d %d\n", 2 * n, b, s }'
+		printf "%d %d %d %d\n", 2 * n, b, s, c }'
 }
 
-declare -A REL BUSY SENT
-kinds=(direct xdp xdpgen tern coturn)
+declare -A REL BUSY SENT CORE
+kinds=(direct xdp xdpgen tern coturn floor)
 for ((r = 1; r <= ROUNDS; r++)); do
 	for k in "${kinds[@]}"; do
-		read -r rel b s <<<"$(one "$k")"
-		REL[$k]+="$rel " BUSY[$k]+="$b " SENT[$k]+="$s "
+		read -r rel b s c <<<"$(one "$k")"
+		REL[$k]+="$rel " BUSY[$k]+="$b " SENT[$k]+="$s " CORE[$k]+="$c "
 	done
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 base=$(median <<<"${BUSY[direct]}")
+# per KIND BY: relayed per CPU-second of KIND's median round, counting CPU
+# BY core (the relay's core) or machine (whole machine less the direct run)
+per() {
+	awk -v r="$(median <<<"${REL[$1]}")" -v c="$(median <<<"${CORE[$1]}")" \
+		-v b="$(median <<<"${BUSY[$1]}")" -v base="$base" -v hz="$HZ" -v by="$2" 'BEGIN {
+		t = (by == "core" ? c : b - base) / hz; printf "%.0f", (t > 0 ? r / t : 0) }'
+}
 report() {
 	echo "<!-- xdp:begin (written by bench/xdp/run.sh) -->"
 	echo "## The XDP fast path (bench/xdp)"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $BENCH_CPUS CPUs, Linux $(uname -r); the namespaces of"
 	echo "tests/interop/xdpnet.sh (client, router, relay, peer; veths; XDP on the relay's veth,"
-	echo "native or generic, an XDP_PASS program on the router's end). load.c in TURN mode: $SOCKETS"
-	echo "sockets, $BYTES-byte ChannelData, paced to $RATE echoes/s for $SECS s, to load.c's echo; the"
-	echo "relay pinned to CPU $SERVER_CPU, client and echo to CPU $LOAD_CPU. $ROUNDS rounds, medians."
-	echo "CPU is the whole machine's busy time (/proc/stat, softirq included, since XDP's work is"
-	echo "charged to no process); the relay's share is that minus the same load sent straight to"
-	echo "the echo without a relay ($(awk -v b="$base" -v hz="$HZ" 'BEGIN { printf "%.2f", b / hz }') CPU-s)."
+	echo "native or generic, an XDP_PASS program on the router's end). load.c in TURN mode (the"
+	echo "floor: plain UDP): $SOCKETS sockets, $BYTES-byte payloads, paced to $RATE echoes/s for $SECS s,"
+	echo "to load.c's echo; the relay pinned to CPU $SERVER_CPU, client and echo to CPU $LOAD_CPU. $ROUNDS rounds,"
+	echo "medians. CPU counted two ways (the script's header says how): the relay's core, with"
+	echo "every packet the relay's namespace receives steered to it (RPS) and nothing else there;"
+	echo "and the whole machine less the same load sent straight to the echo"
+	echo "($(awk -v b="$base" -v hz="$HZ" 'BEGIN { printf "%.2f", b / hz }') CPU-s)."
 	echo
-	echo "| relay | relayed | lost of sent | machine CPU-s | relay CPU-s | relayed / relay CPU-s | vs coturn |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
-	local k rel b s cot
-	cot=$(awk -v r="$(median <<<"${REL[coturn]}")" -v b="$(median <<<"${BUSY[coturn]}")" \
-		-v base="$base" -v hz="$HZ" 'BEGIN { c = (b - base) / hz; printf "%.0f", (c > 0 ? r / c : 0) }')
-	for k in xdp xdpgen tern coturn; do
+	echo "| relay | relayed | lost of sent | relay core CPU-s | relayed / core CPU-s | vs coturn | machine less direct, CPU-s | relayed / that CPU-s | vs coturn |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	local k rel b s c cc cm
+	cc=$(per coturn core) cm=$(per coturn machine)
+	for k in xdp xdpgen tern coturn floor; do
 		rel=$(median <<<"${REL[$k]}") b=$(median <<<"${BUSY[$k]}") s=$(median <<<"${SENT[$k]}")
-		awk -v k="$k" -v rel="$rel" -v b="$b" -v s="$s" -v base="$base" -v hz="$HZ" -v cot="$cot" 'BEGIN {
-			name = k == "xdp" ? "tern, XDP native" : k == "xdpgen" ? "tern, XDP generic" : k == "tern" ? "tern, userspace" : "coturn 4.6"
-			c = (b - base) / hz; per = c > 0 ? rel / c : 0
-			printf "| %s | %d | %.2f%% | %.2f | %.2f | %.0f | %.2f |\n", name, rel,
-				(s ? 100 * (s - rel / 2) / s : 0), b / hz, c, per, (cot > 0 ? per / cot : 0) }'
+		c=$(median <<<"${CORE[$k]}")
+		awk -v k="$k" -v rel="$rel" -v b="$b" -v s="$s" -v c="$c" -v base="$base" -v hz="$HZ" \
+			-v pc="$(per "$k" core)" -v pm="$(per "$k" machine)" -v cc="$cc" -v cm="$cm" 'BEGIN {
+			name = k == "xdp" ? "tern, XDP native" : k == "xdpgen" ? "tern, XDP generic" : k == "tern" ? "tern, userspace" : k == "coturn" ? "coturn 4.6" : "floor (plain UDP)"
+			printf "| %s | %d | %.2f%% | %.2f | %d | %.2f | %.2f | %d | %.2f |\n", name, rel,
+				(s ? 100 * (s - rel / 2) / s : 0), c / hz, pc, (cc > 0 ? pc / cc : 0),
+				(b - base) / hz, pm, (cm > 0 ? pm / cm : 0) }'
 	done
 	echo
 	for k in xdp xdpgen; do
@@ -155,11 +181,13 @@ report() {
 			if (c) printf "The XDP program itself (%s, kernel.bpf_stats_enabled): %.0f ns a packet over %d packets.\n",
 				k == "xdp" ? "native" : "generic", t / c, c }' "$tmp/prog.$k"
 	done
-	echo "Every relay's CPU here includes the path to it, which the direct run does not take: the"
-	echo "router namespace and two more veth crossings each way (on a NIC, XDP_TX has none of it)."
+	echo "Native mode's relay core also carries the router's forwarding into the relay (its"
+	echo "veths are steered there, as a veth's native XDP runs on the CPU that sends into it)."
+	echo "The machine-wide figure charges every relay with the path to it (the router namespace"
+	echo "and two more veth crossings each way), which the direct run does not take."
 	echo
-	echo "Every round (relayed, busy jiffies):"
-	for k in "${kinds[@]}"; do echo "- $k: ${REL[$k]}/ ${BUSY[$k]}"; done
+	echo "Every round (relayed, machine busy jiffies, relay core busy jiffies):"
+	for k in "${kinds[@]}"; do echo "- $k: ${REL[$k]}/ ${BUSY[$k]}/ ${CORE[$k]}"; done
 	echo
 	echo "Command: \`bench/xdp/run.sh --write\` (see its header)."
 	echo "<!-- xdp:end -->"

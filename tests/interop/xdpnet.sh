@@ -120,3 +120,30 @@ xdpnet_ternd() {
 	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns" &&
 		chmod +x "$T/ternd-ns" && TERND=$T/ternd-ns
 }
+
+# xdpnet_steer RELAY REST [FEED]: receive packet steering, so that what the
+# relay's namespace does with a packet runs on CPU RELAY and everything
+# else on CPU REST: t0 (and t1) hand their packets to RELAY, the router's,
+# client's and peers' veths to REST. A veth's native XDP runs before
+# steering, on the CPU that sent into it; with FEED=feed the router's rc
+# and rp hand theirs to RELAY too, so the router's send into t0, and with
+# it native XDP on t0, happens there.
+xdpnet_steer() {
+	local relay rest feed
+	relay=$(printf %x $((1 << $1))) rest=$(printf %x $((1 << $2))) feed=$rest
+	[ "${3:-}" = feed ] && feed=$relay
+	_xdpnet_rps "$NS_T" "$relay" t0 $([ -n "$NS_Q" ] && echo t1) &&
+		_xdpnet_rps "$NS_R" "$feed" rc rp && _xdpnet_rps "$NS_R" "$rest" rt &&
+		_xdpnet_rps "$NS_C" "$rest" c0 && _xdpnet_rps "$NS_P" "$rest" p0 &&
+		{ [ -z "$NS_Q" ] || _xdpnet_rps "$NS_Q" "$rest" q0; }
+}
+
+# _xdpnet_rps NS MASK DEV...: DEV's receive queue steered to CPU mask MASK
+_xdpnet_rps() {
+	local ns=$1 mask=$2 d
+	shift 2
+	for d in "$@"; do
+		ip netns exec "$ns" sh -c "echo $mask >/sys/class/net/$d/queues/rx-0/rps_cpus" ||
+			return 1
+	done
+}
