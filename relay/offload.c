@@ -120,6 +120,18 @@ void offload_gone(struct relay *r, struct alloc *a)
 		say(r, a, &a->chans[i], 0, 0);
 }
 
+void offload_expired(struct relay *r, struct alloc *a, uint64_t now)
+{
+	if (!offloadable(r, a))
+		return;
+	for (uint8_t i = 0; i < a->n_chans; i++) {
+		struct chan *c = &a->chans[i];
+
+		if (c->expires <= now && (c->offloaded[TO_PEER] || c->offloaded[TO_CLIENT]))
+			say(r, a, c, 0, 0);
+	}
+}
+
 void offload_collect(struct relay *r, struct alloc *a)
 {
 	if (!offloadable(r, a))

@@ -2092,6 +2092,29 @@ static void test_channel_counts(void **state)
 	assert_totals(s.gone[0], 14, 33, 1254, 3300);
 }
 
+/* A channel expired past its quarantine is forgotten by the next
+ * ChannelBind: it is said gone first, with what it relayed. */
+static void test_channel_counts_expired(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 }, ba2 = { 0x4002, pub2 };
+	uint32_t hour = 3600;
+	struct client c;
+
+	w->ops.channel = f_channel;
+	w->ops.channel_counts = f_counts;
+	client_init(&c, 40411, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	f_xdp(&w->f, 0x4001, 0, 4, 400);
+	/* T0 + 601 it expired, T0 + 901 its quarantine ended */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba2, T0 + 1000, true), 0);
+	assert_false(f_entry(&w->f, 0x4001)->live[0]);
+	assert_true(f_entry(&w->f, 0x4002)->live[0]);
+	assert_totals(totals_now(w, T0 + 1000), 4, 0, 400, 0);
+}
+
 static void test_admit_refuses(void **state)
 {
 	struct world *w = *state;
@@ -2227,6 +2250,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_new_allocation, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_offload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_counts, setup_persist, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_counts_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
