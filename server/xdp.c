@@ -303,6 +303,31 @@ void xdp_metrics(struct xdp *x, struct evbuffer *b)
 	}
 }
 
+/* What XDP relayed for channel c, by direction: the counters of the
+ * entries xdp_channel() made for it (the same keys), 0 where there is none. */
+void xdp_channel_counts(struct xdp *x, const struct stun_addr *server,
+			const struct relay_channel *c, uint64_t packets[2], uint64_t bytes[2])
+{
+	struct xdp_chan_key k = { .in = flow(&c->key.client, server),
+				  .channel = htons(c->number) };
+	struct xdp_flow pk = flow(&c->peer, &c->relayed);
+	struct xdp_chan_val v;
+	struct xdp_peer_val pv;
+
+	packets[0] = packets[1] = bytes[0] = bytes[1] = 0;
+	if (!x || c->key.client.family != STUN_FAMILY_IPV4 ||
+	    c->peer.family != STUN_FAMILY_IPV4 || c->relayed.family != STUN_FAMILY_IPV4)
+		return;
+	if (bpf_map_lookup_elem(x->chans, &k, &v) == 0) {
+		packets[0] = v.e.packets;
+		bytes[0] = v.e.bytes;
+	}
+	if (bpf_map_lookup_elem(x->peers, &pk, &pv) == 0) {
+		packets[1] = pv.e.packets;
+		bytes[1] = pv.e.bytes;
+	}
+}
+
 #else /* !HAVE_XDP */
 
 struct xdp *xdp_open(const struct config *c)
@@ -323,6 +348,12 @@ void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct rel
 
 void xdp_metrics(struct xdp *x, struct evbuffer *b)
 {
+}
+
+void xdp_channel_counts(struct xdp *x, const struct stun_addr *server,
+			const struct relay_channel *c, uint64_t packets[2], uint64_t bytes[2])
+{
+	packets[0] = packets[1] = bytes[0] = bytes[1] = 0;
 }
 
 #endif
