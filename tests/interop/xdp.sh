@@ -7,19 +7,20 @@
 # needs a program on the far end too). coturn's turnutils_uclient relays
 # through a channel to turnutils_peer: every echo comes back, and the
 # datagrams both ways are counted by XDP and not by the userspace relay;
-# STUN still works; datagrams in fragments go up and are relayed whole by
-# userspace; when
+# the allocation's totals on tern:events (a Redis in the relay's namespace)
+# count them too; STUN still works; datagrams in fragments go up and are
+# relayed whole by userspace; when
 # uclient deletes its allocation the channel leaves the map; a ternd
 # killed with SIGKILL leaves no program on the interface; and one in
 # native mode, running as nobody with no capability left, does the same.
 . "$(dirname "$0")/lib.sh"
-need python3 turnutils_uclient turnutils_peer ethtool clang
+need python3 turnutils_uclient turnutils_peer ethtool clang redis-server redis-cli
 [ "$(id -u)" -eq 0 ] || skip_all "needs root for network namespaces"
 if ! grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null; then
 	skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
 fi
 
-plan 21
+plan 23
 
 . "$INTEROP_DIR/xdpnet.sh"
 at_exit xdpnet_down
@@ -28,13 +29,26 @@ check "four namespaces: client, router, relay, peer" xdpnet_up "tx$$" || exit 0
 printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns"
 chmod +x "$T/ternd-ns"
 TERND=$T/ternd-ns
+# Redis where ternd reaches it, in its namespace: lib.sh's redis_start and
+# rcli run these
+mkdir "$T/ns-bin"
+for b in redis-server redis-cli; do
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$(command -v "$b")" >"$T/ns-bin/$b"
+	chmod +x "$T/ns-bin/$b"
+done
+PATH=$T/ns-bin:$PATH
+redis_pick
+check "redis-server starts in the relay's namespace" redis_start || exit 0
+redis-cli -p "$RP" SUBSCRIBE tern:events >"$T/events" 2>&1 &
+_bg_pids+=($!)
 P=3478 PP=4000
 ip netns exec "$NS_P" turnutils_peer -L 10.3.0.2 -p "$PP" >"$T/peer.log" 2>&1 &
 _bg_pids+=($!)
 check "ternd starts with xdp-interface=t0, xdp-mode=generic" \
 	tern_start --listening-ip=10.2.0.2 --listening-port="$P" --relay-ip=10.2.0.2 \
 	--user=alice:secret --realm=tern.test --allowed-peer-ip=10.3.0.2 \
-	--xdp-interface=t0 --xdp-mode=generic || exit 0
+	--xdp-interface=t0 --xdp-mode=generic --redis-url="redis://127.0.0.1:$RP/3" \
+	--node-id=x1 || exit 0
 like "it says the program is attached" "$(cat "$TERN_LOG")" \
 	"xdp-interface t0: ChannelData relayed in XDP \(generic mode\)"
 like "and the interface shows it" "$(ip -n "$NS_T" link show t0)" "xdpgeneric"
@@ -54,6 +68,14 @@ is "XDP relayed the 200 client-to-peer datagrams and the 200 echoes back" \
 is "the userspace relay none of them" \
 	"$(metric tern_relayed_packets_total direction=to_peer) $(metric tern_relayed_packets_total direction=to_client)" \
 	"0 0"
+# uclient deleted its allocation: the event has its totals, XDP's included
+deleted() { grep '"event":"deleted"' "$T/events" | "$PYTHON" -c '
+import json, sys
+for e in map(json.loads, sys.stdin):
+    print(e["to_peer_packets"], e["to_client_packets"], e["to_peer_bytes"], e["to_client_bytes"])'; }
+want="200 200 $(metric tern_xdp_bytes_total direction=to_peer) $(metric tern_xdp_bytes_total direction=to_client)"
+is "tern:events: the deletion's totals are XDP's 200 datagrams and bytes each way" \
+	"$(wait_for 3 "$want" deleted)" "$want"
 is "no checksum XDP wrote was wrong: the client and the peer dropped none" \
 	"$(xdpnet_csum_errors "$NS_C") $(xdpnet_csum_errors "$NS_P")" "0 0"
 # which they would have: a datagram with a broken checksum, client to peer
