@@ -23,6 +23,11 @@ struct chan {
 	uint16_t number;
 	struct stun_addr peer;
 	uint64_t expires; /* ms; after it the pair stays reserved 5 more min */
+	/* the shell's fast path (relay/offload.c), by direction: whether its
+	 * entry was said live, and how much of what that entry counted is
+	 * already in the allocation's totals */
+	bool offloaded[2];
+	uint64_t seen_packets[2], seen_bytes[2];
 };
 
 enum { ALLOC_V4, ALLOC_V6, ALLOC_FAMILIES };

@@ -62,9 +62,7 @@ int chan_bind(struct alloc *a, uint16_t number, const struct stun_addr *peer,
 	if (!c)
 		return -ENOSPC;
 	a->chans = c;
-	c = &a->chans[a->n_chans++];
-	c->number = number;
-	c->peer = *peer;
-	c->expires = expires;
+	a->chans[a->n_chans++] = (struct chan){ .number = number, .peer = *peer,
+						.expires = expires };
 	return 0;
 }

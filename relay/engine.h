@@ -77,6 +77,11 @@ struct deleted {
 /* relay/offload.c: the channels a shell relays itself (ops->channel). */
 void offload_sync(struct relay *r, struct alloc *a, uint64_t now);
 void offload_gone(struct relay *r, struct alloc *a);
+/* Channels expired by now said gone, before chan_bind() may forget them. */
+void offload_expired(struct relay *r, struct alloc *a, uint64_t now);
+/* What the shell relayed for a since the last call, into a's totals
+ * (ops->channel_counts: two syscalls a channel, so only for reports). */
+void offload_collect(struct relay *r, struct alloc *a);
 
 /* relay/persist.c: the engine's side of the store. */
 int persist_init(struct relay *r);

@@ -142,8 +142,10 @@ void relay_traffic(struct relay *r, uint64_t now_ms,
 	for (uint32_t id = 0; r->cfg->persist && id < alloc_capacity(r->allocs); id++) {
 		struct alloc *a = alloc_by_id(r->allocs, id);
 
-		if (!a || !persist_wanted(r, a) ||
-		    (a->bytes[0] == a->reported_bytes[0] && a->bytes[1] == a->reported_bytes[1]))
+		if (!a || !persist_wanted(r, a))
+			continue;
+		offload_collect(r, a);
+		if (a->bytes[0] == a->reported_bytes[0] && a->bytes[1] == a->reported_bytes[1])
 			continue;
 		export(a, now_ms, r->rec);
 		fn(ctx, r->rec);
@@ -161,6 +163,7 @@ void relay_each(struct relay *r, uint64_t now_ms,
 
 		if (!a || !a->granted)
 			continue;
+		offload_collect(r, a);
 		export(a, now_ms, r->rec);
 		if (!fn(ctx, r->rec, a->key.transport, a->tcp))
 			return;

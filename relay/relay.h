@@ -152,6 +152,26 @@ struct relay_ops {
 	 * for stream client k. */
 	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
 	/*
+	 * If not NULL: a channel the shell may relay client-to-peer without
+	 * the engine began, changed or ended (c->expires_ms 0). Said after
+	 * every ChannelBind, Refresh and CreatePermission of an allocation and
+	 * when it goes, for UDP allocations over UDP without max-bps or
+	 * bps-capacity (those the engine must see to meter) and never for the
+	 * in-process service or an own address.
+	 */
+	void (*channel)(void *ctx, const struct relay_channel *c);
+	/*
+	 * With channel: what the shell relayed itself for channel c (as said
+	 * to channel(), its expiries aside) by direction, [0] to the peer and
+	 * [1] to the client: datagrams and payload bytes since that
+	 * direction's entry began, which changes keep and an expiry of 0 ends
+	 * (0 for an entry there is not). Asked only when the engine reports
+	 * an allocation's totals, and before it says an entry ends; never per
+	 * datagram. NULL: the shell's relaying is not in the totals.
+	 */
+	void (*channel_counts)(void *ctx, const struct relay_channel *c, uint64_t packets[2],
+			       uint64_t bytes[2]);
+	/*
 	 * Before an Allocate takes anything, for client k (table_full: this
 	 * engine's table is): 0 to go on; STUN_ERR_TRY_ALTERNATE with alt set
 	 * to another node of the fleet, in k's family and transport, to answer
@@ -161,15 +181,6 @@ struct relay_ops {
 	 * TLS and DTLS); or an error code to answer instead (508 while a
 	 * required store is away). NULL: always go on.
 	 */
-	/*
-	 * If not NULL: a channel the shell may relay client-to-peer without
-	 * the engine began, changed or ended (c->expires_ms 0). Said after
-	 * every ChannelBind, Refresh and CreatePermission of an allocation and
-	 * when it goes, for UDP allocations over UDP without max-bps or
-	 * bps-capacity (those the engine must see to meter) and never for the
-	 * in-process service or an own address.
-	 */
-	void (*channel)(void *ctx, const struct relay_channel *c);
 	int (*admit)(void *ctx, const struct relay_key *k, bool table_full,
 		     struct stun_addr *alt, const char **domain);
 };
@@ -189,6 +200,7 @@ enum relay_drop {
 struct relay_stats {
 	_Atomic uint64_t allocations[2]; /* gauge, by family: [0] v4, [1] v6 */
 	_Atomic uint64_t allocations_total;
+	/* relayed by the engine (a shell's fast path counts its own) */
 	_Atomic uint64_t to_peer_packets, to_peer_bytes;
 	_Atomic uint64_t to_client_packets, to_client_bytes;
 	_Atomic uint64_t auth_failures[AUTH_FAIL_COUNT];
@@ -335,11 +347,12 @@ struct relay_sync_ops {
 /* Hand everything pending to ops: deletions first, then changes. */
 void relay_sync(struct relay *r, uint64_t now_ms, const struct relay_sync_ops *ops);
 /* Each UDP allocation that relayed anything since the last call, as a
- * record with its counters (rec->packets, rec->bytes: totals so far). */
+ * record with its counters (rec->packets, rec->bytes: totals so far, the
+ * shell's fast path included: ops->channel_counts). */
 void relay_traffic(struct relay *r, uint64_t now_ms,
 		   void (*fn)(void *ctx, struct relay_record *rec), void *ctx);
 /* Every allocation (UDP and TCP relays), as a record (rec->packets and
- * rec->bytes: totals so far), with its client transport (TURN_TRANSPORT_*)
+ * rec->bytes: totals so far, as relay_traffic's), with its client transport (TURN_TRANSPORT_*)
  * and whether it relays TCP (RFC 6062); fn may stop the walk by returning
  * false. For the stats endpoint's /allocations. */
 void relay_each(struct relay *r, uint64_t now_ms,

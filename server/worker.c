@@ -129,6 +129,16 @@ static void ops_channel(void *ctx, const struct relay_channel *c)
 	xdp_channel(w->srv->xdp, &w->srv->spec[c->key.listener].local, c);
 }
 
+/* What the kernel fast path relayed for it, for the allocation's totals. */
+static void ops_channel_counts(void *ctx, const struct relay_channel *c, uint64_t packets[2],
+			       uint64_t bytes[2])
+{
+	const struct worker *w = ctx;
+
+	xdp_channel_counts(w->srv->xdp, &w->srv->spec[c->key.listener].local, c, packets,
+			   bytes);
+}
+
 static void ops_random(void *ctx, void *buf, size_t len)
 {
 	/* getrandom() on a booted kernel never blocks nor fails for <= 256 */
@@ -196,8 +206,10 @@ static int start_engine(struct worker *w, char *err, size_t errlen)
 	if (!w->srv->cfg->no_tcp_relay)
 		tcprelay_ops(&w->ops);
 	w->ops.admit = ops_admit;
-	if (w->srv->xdp)
+	if (w->srv->xdp) {
 		w->ops.channel = ops_channel;
+		w->ops.channel_counts = ops_channel_counts;
+	}
 	w->relay = w->srv->relay;
 	w->relay.shard = (uint8_t)w->id;
 	/* two families per allocation, plus held EVEN-PORT reservations */

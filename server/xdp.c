@@ -223,27 +223,38 @@ static struct xdp_flow flow(const struct stun_addr *src, const struct stun_addr 
 	return f;
 }
 
+/* The two map keys of channel c (of a client that reached server) and
+ * their values; false when its datagrams change family, which the program
+ * leaves to userspace. */
+static bool entries(const struct stun_addr *server, const struct relay_channel *c,
+		    struct xdp_chan_key *k, struct xdp_chan_val *v, struct xdp_flow *pk,
+		    struct xdp_peer_val *pv)
+{
+	*k = (struct xdp_chan_key){ .in = flow(&c->key.client, server),
+				    .channel = htons(c->number) };
+	*v = (struct xdp_chan_val){ .out = flow(&c->relayed, &c->peer) };
+	*pk = flow(&c->peer, &c->relayed);
+	*pv = (struct xdp_peer_val){ .out = flow(server, &c->key.client), .channel = k->channel };
+	return c->key.client.family == c->relayed.family && c->peer.family == c->relayed.family;
+}
+
 void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c)
 {
 	static const __be32 any[4];
-	struct xdp_chan_key k = { .in = flow(&c->key.client, server),
-				  .channel = htons(c->number) };
-	struct xdp_chan_val v = { .out = flow(&c->relayed, &c->peer) };
-	struct xdp_flow pk = flow(&c->peer, &c->relayed);
-	struct xdp_peer_val pv = { .out = flow(server, &c->key.client), .channel = k.channel }, was;
-	bool wildcard = memcmp(k.in.dst_ip, any, sizeof any) == 0;
+	struct xdp_chan_key k;
+	struct xdp_chan_val v;
+	struct xdp_flow pk;
+	struct xdp_peer_val pv, was;
 
-	/* each datagram stays in its family: the program passes the rest up */
-	if (!x || c->key.client.family != c->relayed.family ||
-	    c->peer.family != c->relayed.family)
+	if (!x || !entries(server, c, &k, &v, &pk, &pv))
 		return;
 	v.e.expires_ns = c->expires_ms ? mono_ns_of(c->expires_ms) : 0;
 	pv.e.expires_ns = c->to_client_ms ? mono_ns_of(c->to_client_ms) : 0;
 	mirror(x, x->chans, 0, &k, &v, sizeof v, v.e.expires_ns);
 	/* a wildcard listener's: the program fills in the address the client
 	 * reached (from its ChannelData); one it has filled in stays */
-	if (wildcard && bpf_map_lookup_elem(x->peers, &pk, &was) == 0 &&
-	    was.out.dst_port == pv.out.dst_port)
+	if (memcmp(k.in.dst_ip, any, sizeof any) == 0 &&
+	    bpf_map_lookup_elem(x->peers, &pk, &was) == 0 && was.out.dst_port == pv.out.dst_port)
 		memcpy(pv.out.src_ip, was.out.src_ip, sizeof pv.out.src_ip);
 	mirror(x, x->peers, 1, &pk, &pv, sizeof pv, pv.e.expires_ns);
 }
@@ -327,6 +338,29 @@ void xdp_metrics(struct xdp *x, struct evbuffer *b)
 	}
 }
 
+/* What XDP relayed for channel c, by direction: the counters of the
+ * entries xdp_channel() made for it (the same keys), 0 where there is none. */
+void xdp_channel_counts(struct xdp *x, const struct stun_addr *server,
+			const struct relay_channel *c, uint64_t packets[2], uint64_t bytes[2])
+{
+	struct xdp_chan_key k;
+	struct xdp_chan_val v;
+	struct xdp_flow pk;
+	struct xdp_peer_val pv;
+
+	packets[0] = packets[1] = bytes[0] = bytes[1] = 0;
+	if (!x || !entries(server, c, &k, &v, &pk, &pv))
+		return;
+	if (bpf_map_lookup_elem(x->chans, &k, &v) == 0) {
+		packets[0] = v.e.packets;
+		bytes[0] = v.e.bytes;
+	}
+	if (bpf_map_lookup_elem(x->peers, &pk, &pv) == 0) {
+		packets[1] = pv.e.packets;
+		bytes[1] = pv.e.bytes;
+	}
+}
+
 #else /* !HAVE_XDP */
 
 struct xdp *xdp_open(const struct config *c)
@@ -347,6 +381,12 @@ void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct rel
 
 void xdp_metrics(struct xdp *x, struct evbuffer *b)
 {
+}
+
+void xdp_channel_counts(struct xdp *x, const struct stun_addr *server,
+			const struct relay_channel *c, uint64_t packets[2], uint64_t bytes[2])
+{
+	packets[0] = packets[1] = bytes[0] = bytes[1] = 0;
 }
 
 #endif

@@ -19,6 +19,7 @@
 #define TERN_SERVER_XDP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 
@@ -36,5 +37,11 @@ void xdp_close(struct xdp *x);
 void xdp_channel(struct xdp *x, const struct stun_addr *server, const struct relay_channel *c);
 /* tern_xdp_* for /metrics. */
 void xdp_metrics(struct xdp *x, struct evbuffer *b);
+/* What XDP relayed for the channel xdp_channel() mirrored with the same
+ * arguments, by direction ([0] to the peer, [1] to the client): the
+ * counters of its entries, kept across changes, 0 once removed. Two
+ * syscalls. */
+void xdp_channel_counts(struct xdp *x, const struct stun_addr *server,
+			const struct relay_channel *c, uint64_t packets[2], uint64_t bytes[2]);
 
 #endif

@@ -7,27 +7,37 @@
 # needs a program on the far end too). coturn's turnutils_uclient relays
 # through a channel to turnutils_peer: every echo comes back, and the
 # datagrams both ways are counted by XDP and not by the userspace relay;
-# STUN still works; datagrams in fragments go up and are relayed whole by
-# userspace; when
+# the allocation's totals on tern:events (a Redis in the relay's namespace)
+# count them too; STUN still works; datagrams in fragments go up and are
+# relayed whole by userspace; when
 # uclient deletes its allocation the channel leaves the map; a ternd
 # killed with SIGKILL leaves no program on the interface; and one in
 # native mode, running as nobody with no capability left, does the same.
 . "$(dirname "$0")/lib.sh"
 . "$INTEROP_DIR/xdpnet.sh"
 xdpnet_need
+need redis-server redis-cli
 
-plan 21
+plan 23
 
 check "four namespaces: client, router, relay, peer" xdpnet_up "tx$$" || exit 0
 
 xdpnet_ternd
+# Redis where ternd reaches it, in its namespace (lib.sh's redis_start
+# and rcli run it by name)
+xdpnet_in_relay redis-server redis-cli
+redis_pick
+check "redis-server starts in the relay's namespace" redis_start || exit 0
+redis-cli -p "$RP" SUBSCRIBE tern:events >"$T/events" 2>&1 &
+_bg_pids+=($!)
 P=3478 PP=4000
 ip netns exec "$NS_P" turnutils_peer -L 10.3.0.2 -p "$PP" >"$T/peer.log" 2>&1 &
 _bg_pids+=($!)
 check "ternd starts with xdp-interface=t0, xdp-mode=generic" \
 	tern_start --listening-ip=10.2.0.2 --listening-port="$P" --relay-ip=10.2.0.2 \
 	--user=alice:secret --realm=tern.test --allowed-peer-ip=10.3.0.2 \
-	--xdp-interface=t0 --xdp-mode=generic || exit 0
+	--xdp-interface=t0 --xdp-mode=generic --redis-url="redis://127.0.0.1:$RP/3" \
+	--node-id=x1 || exit 0
 like "it says the program is attached" "$(cat "$TERN_LOG")" \
 	"xdp-interface t0: ChannelData relayed in XDP \(generic mode\)"
 like "and the interface shows it" "$(ip -n "$NS_T" link show t0)" "xdpgeneric"
@@ -51,6 +61,14 @@ is "XDP relayed the 200 client-to-peer datagrams but the few before the peer ans
 is "userspace relayed just those few: each passed up for the unknown way" \
 	"$user_up $(metric tern_relayed_packets_total direction=to_client)" \
 	"$(metric tern_xdp_passed_total reason=no_hop) 0"
+# uclient deleted its allocation: the event has its totals, XDP's included
+deleted() { grep '"event":"deleted"' "$T/events" | "$PYTHON" -c '
+import json, sys
+for e in map(json.loads, sys.stdin):
+    print(e["to_peer_packets"], e["to_client_packets"], e["to_peer_bytes"], e["to_client_bytes"])'; }
+want="200 200 $(($(metric tern_xdp_bytes_total direction=to_peer) + $(metric tern_relayed_bytes_total direction=to_peer))) $(metric tern_xdp_bytes_total direction=to_client)"
+is "tern:events: the deletion's totals count what XDP relayed, with userspace's few" \
+	"$(wait_for 3 "$want" deleted)" "$want"
 is "no checksum XDP wrote was wrong: the client and the peer dropped none" \
 	"$(xdpnet_csum_errors "$NS_C") $(xdpnet_csum_errors "$NS_P")" "0 0"
 # which they would have: a datagram with a broken checksum, client to peer

@@ -7,12 +7,13 @@
 # way back is XDP_TX), IPv4 and IPv6 from t0 to t1 and back
 # (XDP_REDIRECT), first in generic mode, then native; each run is counted
 # by XDP and every checksum it wrote is checked by the receiving kernel.
-# An allocation relaying across families stays in userspace.
+# An allocation relaying across families stays in userspace. Listeners on
+# the wildcard addresses (the default) relay both ways in XDP too.
 . "$(dirname "$0")/lib.sh"
 . "$INTEROP_DIR/xdpnet.sh"
 xdpnet_need
 
-plan 16
+plan 20
 
 check "five namespaces: client, router, relay, a peer behind the router, one on t1" \
 	xdpnet_up "tp$$" two || exit 0
@@ -25,13 +26,13 @@ for at in "$NS_P 10.3.0.2" "$NS_P fd00:3::2" "$NS_Q 10.4.0.2" "$NS_Q fd00:4::2";
 	_bg_pids+=($!)
 done
 ternd_xdp() {
-	tern_start --listening-ip=10.2.0.2 --listening-ip=fd00:2::2 --listening-port="$P" \
-		--relay-ip=10.2.0.2 --relay-ip=fd00:2::2 --user=alice:secret --realm=tern.test \
+	tern_start --listening-port="$P" --relay-ip=10.2.0.2 --relay-ip=fd00:2::2 --user=alice:secret --realm=tern.test \
 		--allowed-peer-ip=10.3.0.2 --allowed-peer-ip=10.4.0.2 \
 		--allowed-peer-ip=fd00:3::2 --allowed-peer-ip=fd00:4::2 \
 		--xdp-interface=t0 --xdp-interface=t1 "$@"
 }
-check "ternd starts on both interfaces, generic mode" ternd_xdp --xdp-mode=generic || exit 0
+check "ternd starts on both interfaces, generic mode" ternd_xdp --listening-ip=10.2.0.2 \
+	--listening-ip=fd00:2::2 --xdp-mode=generic || exit 0
 is "attached to both" \
 	"$(grep -c "xdp-interface t[01]: ChannelData relayed in XDP (generic mode)" "$TERN_LOG")" 2
 
@@ -91,7 +92,8 @@ is "and the program left both interfaces" "$(xdp_on t0) $(xdp_on t1)" "0 0"
 # veth passes XDP_TX and redirected frames only to a far end with one
 check "XDP_PASS programs on the far ends of t0 and t1" \
 	eval 'xdpnet_pass_prog "$T" "$NS_R" rt && xdpnet_pass_prog "$T" "$NS_Q" q0' || exit 0
-check "ternd starts on both, native mode" ternd_xdp --xdp-mode=native || exit 0
+check "ternd starts on both, native mode" ternd_xdp --listening-ip=10.2.0.2 \
+	--listening-ip=fd00:2::2 --xdp-mode=native || exit 0
 like "attached natively to both" "$(ip -n "$NS_T" -o link show t0) $(ip -n "$NS_T" -o link show t1)" \
 	"xdp .*xdp "
 is "native, IPv4, t0 to t1 and back" \
@@ -101,3 +103,13 @@ is "native, IPv6, t0 to t1 and back" \
 is "native, IPv6, one interface" \
 	"$(in_xdp nv6tx 200 fd00:2::2 fd00:3::2 -x)" "200 200 0 ok ok 0"
 check "ternd stops cleanly again" tern_stop
+
+# the default listeners, on the wildcard addresses: the program learns
+# which address a client reached from its ChannelData, and answers from it
+check "ternd starts with the default listeners (0.0.0.0 and ::), native mode" \
+	ternd_xdp --xdp-mode=native || exit 0
+is "wildcard listener, IPv4, t0 to t1 and back" \
+	"$(in_xdp wv4redir 200 10.2.0.2 10.4.0.2 -X)" "200 200 0 ok ok 0"
+is "wildcard listener, IPv6, one interface" \
+	"$(in_xdp wv6tx 200 fd00:2::2 fd00:3::2 -x)" "200 200 0 ok ok 0"
+check "ternd stops cleanly a third time" tern_stop

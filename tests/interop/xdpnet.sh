@@ -115,10 +115,22 @@ xdpnet_need() {
 	at_exit xdpnet_down
 }
 
+# xdpnet_in_relay COMMAND...: each COMMAND (a path, or a name on PATH) runs
+# in the relay's namespace when called by its name (a wrapper first on
+# PATH); ternd so for lib.sh's tern_start through $TERND.
+xdpnet_in_relay() {
+	local c
+	mkdir -p "$T/ns-bin" || return 1
+	for c in "$@"; do
+		printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$(command -v "$c")" \
+			>"$T/ns-bin/${c##*/}" && chmod +x "$T/ns-bin/${c##*/}" || return 1
+	done
+	PATH=$T/ns-bin:$PATH
+}
+
 # xdpnet_ternd: lib.sh's tern_start runs ternd in the relay's namespace
 xdpnet_ternd() {
-	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns" &&
-		chmod +x "$T/ternd-ns" && TERND=$T/ternd-ns
+	xdpnet_in_relay "$TERND" && TERND=$T/ns-bin/${TERND##*/}
 }
 
 # xdpnet_steer RELAY REST [FEED]: receive packet steering, so that what the

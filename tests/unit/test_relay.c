@@ -54,6 +54,20 @@ struct fake {
 	/* ops->channel: what the fast path was told last, and how often */
 	struct relay_channel chan;
 	int n_chan;
+	/* the fast path's entries by channel, as server/xdp.c keeps them: a
+	 * change keeps a direction's counts, an expiry of 0 drops them; and
+	 * how often ops->channel_counts asked */
+	struct f_entry {
+		uint16_t number;
+		bool live[2];
+		uint64_t packets[2], bytes[2];
+	} entry[4];
+	int n_counts;
+};
+
+/* What an allocation relayed, by direction: [0] to the peer, [1] back. */
+struct totals {
+	uint64_t packets[2], bytes[2];
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
@@ -220,12 +234,56 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 	f->n_sent++;
 }
 
+static struct f_entry *f_entry(struct fake *f, uint16_t number)
+{
+	for (int i = 0; i < 4; i++)
+		if (f->entry[i].number == number)
+			return &f->entry[i];
+	for (int i = 0; i < 4; i++)
+		if (!f->entry[i].number) {
+			f->entry[i].number = number;
+			return &f->entry[i];
+		}
+	fail();
+	return NULL;
+}
+
 static void f_channel(void *ctx, const struct relay_channel *c)
 {
 	struct fake *f = ctx;
+	struct f_entry *e = f_entry(f, c->number);
+	const uint64_t until[2] = { c->expires_ms, c->to_client_ms };
 
 	f->chan = *c;
 	f->n_chan++;
+	for (int d = 0; d < 2; d++) {
+		e->live[d] = until[d] != 0;
+		if (!e->live[d])
+			e->packets[d] = e->bytes[d] = 0;
+	}
+}
+
+static void f_counts(void *ctx, const struct relay_channel *c, uint64_t packets[2],
+		     uint64_t bytes[2])
+{
+	struct fake *f = ctx;
+	const struct f_entry *e = f_entry(f, c->number);
+
+	assert_int_equal(c->relayed.port, f->bound[0].port);
+	f->n_counts++;
+	memcpy(packets, e->packets, sizeof e->packets);
+	memcpy(bytes, e->bytes, sizeof e->bytes);
+}
+
+/* The fast path relays packets datagrams of bytes in all for channel
+ * number, in direction d: only through a live entry. */
+static void f_xdp(struct fake *f, uint16_t number, int d, uint64_t packets, uint64_t bytes)
+{
+	struct f_entry *e = f_entry(f, number);
+
+	assert_true(e->live[d]);
+	e->packets[d] += packets;
+	e->bytes[d] += bytes;
 }
 
 static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
@@ -247,6 +305,7 @@ static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
 struct world {
 	int traffic;
 	uint64_t traffic_bytes;
+	struct totals traffic_totals; /* the last traffic record's */
 	struct fake f;
 	struct relay_ops ops;
 	struct relay_config cfg;
@@ -1510,6 +1569,7 @@ struct synced {
 	struct stun_addr del[4];
 	uint64_t del_tag[4];
 	uint64_t gone_bytes[4];
+	struct totals gone[4];
 	bool gone_user[4];
 	int n_del;
 };
@@ -1530,6 +1590,8 @@ static void s_del(void *ctx, const struct stun_addr *key, uint64_t tag,
 	assert_true(s->n_del < 4);
 	s->del[s->n_del] = *key;
 	s->gone_bytes[s->n_del] = gone->bytes[0];
+	memcpy(s->gone[s->n_del].packets, gone->packets, sizeof gone->packets);
+	memcpy(s->gone[s->n_del].bytes, gone->bytes, sizeof gone->bytes);
 	s->gone_user[s->n_del] = gone->user_len && memcmp(gone->user, "alice", 5) == 0;
 	s->del_tag[s->n_del++] = tag;
 }
@@ -1540,6 +1602,8 @@ static void on_traffic(void *ctx, struct relay_record *rec)
 
 	w->traffic++;
 	w->traffic_bytes = rec->bytes[0];
+	memcpy(w->traffic_totals.packets, rec->packets, sizeof rec->packets);
+	memcpy(w->traffic_totals.bytes, rec->bytes, sizeof rec->bytes);
 }
 
 static void sync_into(struct world *w, struct synced *s, uint64_t now_s)
@@ -1936,6 +2000,121 @@ static void test_channel_offload(void **state)
 	assert_int_equal(w->f.n_chan, 3);
 }
 
+static bool total_one(void *ctx, const struct relay_record *rec, uint8_t transport, bool tcp)
+{
+	struct totals *t = ctx;
+
+	memcpy(t->packets, rec->packets, sizeof rec->packets);
+	memcpy(t->bytes, rec->bytes, sizeof rec->bytes);
+	return true;
+}
+
+/* The totals of the one allocation there is, as relay_each says them. */
+static struct totals totals_now(struct world *w, uint64_t now_s)
+{
+	struct totals t = { { 0, 0 }, { 0, 0 } };
+
+	relay_each(w->r, now_s * 1000, total_one, &t);
+	return t;
+}
+
+static void assert_totals(struct totals t, uint64_t to_peer, uint64_t to_client,
+			  uint64_t to_peer_bytes, uint64_t to_client_bytes)
+{
+	assert_int_equal(t.packets[0], to_peer);
+	assert_int_equal(t.packets[1], to_client);
+	assert_int_equal(t.bytes[0], to_peer_bytes);
+	assert_int_equal(t.bytes[1], to_client_bytes);
+}
+
+/* ops->channel_counts: what the fast path relayed is in the allocation's
+ * totals (relay_each, relay_traffic, the deletion's record), once, and not
+ * in the engine's own counters; an entry said gone takes its counts with
+ * it, and the next one starts from 0. */
+static void test_channel_counts(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	struct synced s;
+	struct client c;
+	uint32_t zero = 0;
+
+	w->ops.channel = f_channel;
+	w->ops.channel_counts = f_counts;
+	client_init(&c, 40410, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	f_xdp(&w->f, 0x4001, 0, 10, 1000);
+	f_xdp(&w->f, 0x4001, 1, 7, 700);
+	/* and one datagram through the engine */
+	c.act = relay_from_client_channel(w->r, &c.k, 0x4001, (const uint8_t *)"abcd", 4,
+					  (T0 + 2) * 1000ull);
+	assert_true(c.act.peer_handle >= 0);
+	assert_int_equal(w->f.n_counts, 0); /* never asked per datagram */
+	assert_totals(totals_now(w, T0 + 2), 11, 7, 1004, 700);
+	assert_int_equal(w->f.n_counts, 1);
+	assert_totals(totals_now(w, T0 + 2), 11, 7, 1004, 700); /* nothing twice */
+	assert_int_equal(relay_stats(w->r)->to_peer_packets, 1);
+	assert_int_equal(relay_stats(w->r)->to_client_packets, 0);
+	/* traffic: the totals, then nothing new, then the fast path's alone */
+	relay_traffic(w->r, (T0 + 2) * 1000ull, on_traffic, w);
+	assert_int_equal(w->traffic, 1);
+	assert_totals(w->traffic_totals, 11, 7, 1004, 700);
+	relay_traffic(w->r, (T0 + 3) * 1000ull, on_traffic, w);
+	assert_int_equal(w->traffic, 1);
+	f_xdp(&w->f, 0x4001, 1, 5, 500);
+	relay_traffic(w->r, (T0 + 4) * 1000ull, on_traffic, w);
+	assert_int_equal(w->traffic, 2);
+	assert_totals(w->traffic_totals, 11, 12, 1004, 1200);
+	/* the peer's permission lapsed (T0 + 301): the next change says the
+	 * way back gone, taking what it relayed since the last look first */
+	f_xdp(&w->f, 0x4001, 1, 1, 100);
+	assert_int_equal(request(w, &c, TURN_REFRESH, NULL, NULL, T0 + 302, true), 0);
+	assert_int_equal(w->f.chan.to_client_ms, 0);
+	assert_false(f_entry(&w->f, 0x4001)->live[1]);
+	assert_totals(totals_now(w, T0 + 302), 11, 13, 1004, 1300);
+	/* a permission again: a new entry, counted from 0 */
+	assert_int_equal(request(w, &c, TURN_CREATE_PERMISSION, put_peer, &pub1, T0 + 303, true),
+			 0);
+	f_xdp(&w->f, 0x4001, 1, 20, 2000);
+	assert_totals(totals_now(w, T0 + 303), 11, 33, 1004, 3300);
+	/* an entry the shell made again on its own counts from less than was
+	 * seen: all of it is new */
+	f_entry(&w->f, 0x4001)->packets[0] = 2;
+	f_entry(&w->f, 0x4001)->bytes[0] = 200;
+	assert_totals(totals_now(w, T0 + 303), 13, 33, 1204, 3300);
+	/* deleted: the deletion's record has what was relayed until then */
+	f_xdp(&w->f, 0x4001, 0, 1, 50);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 304, true), 0);
+	assert_false(f_entry(&w->f, 0x4001)->live[0]);
+	sync_into(w, &s, T0 + 304);
+	assert_int_equal(s.n_del, 1);
+	assert_totals(s.gone[0], 14, 33, 1254, 3300);
+}
+
+/* A channel expired past its quarantine is forgotten by the next
+ * ChannelBind: it is said gone first, with what it relayed. */
+static void test_channel_counts_expired(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 }, ba2 = { 0x4002, pub2 };
+	uint32_t hour = 3600;
+	struct client c;
+
+	w->ops.channel = f_channel;
+	w->ops.channel_counts = f_counts;
+	client_init(&c, 40411, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	f_xdp(&w->f, 0x4001, 0, 4, 400);
+	/* T0 + 601 it expired, T0 + 901 its quarantine ended */
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba2, T0 + 1000, true), 0);
+	assert_false(f_entry(&w->f, 0x4001)->live[0]);
+	assert_true(f_entry(&w->f, 0x4002)->live[0]);
+	assert_totals(totals_now(w, T0 + 1000), 4, 0, 400, 0);
+}
+
 static void test_admit_refuses(void **state)
 {
 	struct world *w = *state;
@@ -2070,6 +2249,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_new_allocation, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_offload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_counts, setup_persist, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_counts_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
