@@ -79,7 +79,7 @@ enum xdp_pass_reason {
 	XP_LENGTH,       /* padding, or lengths that do not agree */
 	XP_NO_CHANNEL,   /* no such bound channel here */
 	XP_EXPIRED,      /* its channel, permission or allocation expired */
-	XP_TOO_BIG,      /* it would not fit the way out's MTU */
+	XP_TOO_BIG,      /* it would not fit the way out's MTU, or the headroom */
 	XP_NO_HOP,       /* no frame from the far end yet: the way there unknown */
 	XP_NO_PORT,      /* the way out is an interface without the program */
 	XP_CHECKSUM,     /* a zero UDP checksum over IPv6, or one the update refused */

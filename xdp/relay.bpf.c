@@ -195,7 +195,7 @@ static __always_inline int relay(struct xdp_md *ctx, struct dgram *d,
 	et.h_proto = d->eth->h_proto;
 	if (d->ip6) {
 		ip6h = *d->ip6;
-		ip6h.flow_lbl[0] = 0; /* a new datagram from the relay: no flow yet */
+		ip6h.flow_lbl[0] &= 0xf0; /* the traffic class stays; a new datagram: no flow yet */
 		ip6h.flow_lbl[1] = 0;
 		ip6h.flow_lbl[2] = 0;
 		ip6h.payload_len = bpf_htons(len);
@@ -213,12 +213,11 @@ static __always_inline int relay(struct xdp_md *ctx, struct dgram *d,
 	} else {
 		return XDP_PASS; /* (parse() set one of the two) */
 	}
-	__sync_fetch_and_add(&e->packets, 1);
-	__sync_fetch_and_add(&e->bytes, dlen);
-
 	/* the headers move 4 bytes back (over a new header) or on (over the old) */
 	if (bpf_xdp_adjust_head(ctx, grow ? -4 : 4))
-		return XDP_PASS;
+		return pass(XP_TOO_BIG); /* no headroom for the header */
+	__sync_fetch_and_add(&e->packets, 1);
+	__sync_fetch_and_add(&e->bytes, dlen);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (data + sizeof et > end)
@@ -236,12 +235,15 @@ static __always_inline int relay(struct xdp_md *ctx, struct dgram *d,
 		*(struct iphdr *)data = iph;
 		data += sizeof iph;
 	}
-	p = data + sizeof u;
-	if (p + 4 > (__u8 *)end)
+	if (data + sizeof u > end)
 		return XDP_ABORTED;
 	*(struct udphdr *)data = u;
-	if (grow)
+	p = data + sizeof u;
+	if (grow) {
+		if (p + 4 > (__u8 *)end)
+			return XDP_ABORTED;
 		*(__be32 *)p = hdr;
+	}
 	if (ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect_map(&ports, ifindex, 0);
@@ -284,8 +286,12 @@ static __always_inline enum xdp_pass_reason parse(struct dgram *d, void *end, __
 
 		if ((void *)(ip + 1) > end)
 			return XP_LENGTH;
+		if (ip->version != 4)
+			return XP_NOT_IP;
 		if (ip->ihl != 5)
 			return XP_IP_OPTIONS;
+		if (ip_checksum(ip)) /* the stack would drop it */
+			return XP_CHECKSUM;
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF, or an offset */
 			return XP_FRAGMENT;
 		if (ip->protocol != IPPROTO_UDP)
@@ -301,6 +307,8 @@ static __always_inline enum xdp_pass_reason parse(struct dgram *d, void *end, __
 
 		if ((void *)(ip6 + 1) > end)
 			return XP_LENGTH;
+		if (ip6->version != 6)
+			return XP_NOT_IP;
 		if (ip6->nexthdr != IPPROTO_UDP) /* extension headers, fragments too */
 			return ip6->nexthdr == IPPROTO_TCP || ip6->nexthdr == IPPROTO_ICMPV6
 				       ? XP_NOT_UDP

@@ -19,6 +19,7 @@
  *   hop    bits 0-1: the hop towards the way out's destination: none,
  *          on the ingress interface (XDP_TX), on the port (XDP_REDIRECT),
  *          on lo (not a port); bits 2-5: bytes after the datagram;
+ *          bit 6: the IPv4 header checksum left as it is (else made right);
  *   chan   the peer entry's channel (2 bytes);
  *   out    the way out: source and destination address, 16 bytes each,
  *          (the last 4 of them for IPv4), and ports;
@@ -39,6 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { CHAN = 1, PEER = 2, WILDCARD = 4, EXPIRED = 8, LENGTHS = 16, RAW_SUM = 0x60, CROSS = 128 };
+enum { RAW_IPSUM = 64 }; /* in the hop byte */
 enum { HEAD = 2 + 2 + 36 + 12 };
 
 static struct rig rig;
@@ -116,7 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(f, data + HEAD, len);
 	rig_seal(f, len, (size_t)(data[1] >> 2 & 15),
 		 (data[0] & LENGTHS ? RIG_LENGTHS | RIG_CHANNEL : 0) |
-			 ((data[0] & RAW_SUM) != RAW_SUM ? RIG_CSUM : 0));
+			 ((data[0] & RAW_SUM) != RAW_SUM ? RIG_CSUM : 0) |
+			 (data[1] & RAW_IPSUM ? 0 : RIG_IPSUM));
 	rig_clear(&rig);
 	entries(data, f, len);
 	bad = rig_try(&rig, f, len, &s);

@@ -295,7 +295,7 @@ static void test_ipv4_options(void **state)
 	memset(f + RIG_ETH + RIG_IP4, 1, 4);
 	f[RIG_ETH] = 0x46;
 	len += 4;
-	rig_seal(f, len, 0, RIG_LENGTHS | RIG_CSUM);
+	rig_seal(f, len, 0, RIG_LENGTHS | RIG_CSUM | RIG_IPSUM);
 	passes(f, len, XP_IP_OPTIONS);
 }
 
@@ -360,7 +360,7 @@ static void test_ip_version(void **state)
 	bind_channel(&V4, rig.ingress, later());
 	bind_channel(&V6, rig.ingress, later());
 	f[RIG_ETH] = 0x65;
-	rig_seal(f, len, 0, 0);
+	rig_seal(f, len, 0, RIG_IPSUM);
 	passes(f, len, XP_NOT_IP);
 	g[RIG_ETH] = (uint8_t)(0x40 | (g[RIG_ETH] & 0xf));
 	passes(g, glen, XP_NOT_IP);
@@ -385,8 +385,19 @@ static void test_fragment(void **state)
 
 	bind_channel(&V4, rig.ingress, later());
 	f[RIG_ETH + 6] |= 0x20; /* more fragments */
-	rig_seal(f, len, 0, 0);
+	rig_seal(f, len, 0, RIG_IPSUM);
 	passes(f, len, XP_FRAGMENT);
+}
+
+/* an IPv4 header whose checksum is wrong: up, for the stack to drop */
+static void test_ip_checksum(void **state)
+{
+	uint8_t f[128];
+	size_t len = channeldata(f, &V4, HELLO, 5, 0);
+
+	bind_channel(&V4, rig.ingress, later());
+	f[RIG_ETH + 1] ^= 0x04; /* TOS changed, checksum not */
+	passes(f, len, XP_CHECKSUM);
 }
 
 int main(void)
@@ -412,6 +423,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ip_version, fresh),
 		cmocka_unit_test_setup(test_across_families, fresh),
 		cmocka_unit_test_setup(test_fragment, fresh),
+		cmocka_unit_test_setup(test_ip_checksum, fresh),
 	};
 	char err[256];
 	int failed;

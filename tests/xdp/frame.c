@@ -160,7 +160,7 @@ void rig_seal(uint8_t *f, size_t len, size_t trailer, unsigned what)
 	if ((what & RIG_CHANNEL) && n >= RIG_UDP + RIG_CHANNEL_HDR && udp + n <= len &&
 	    u[8] >= 0x40 && u[8] <= 0x7f)
 		put16(u + 10, n - RIG_UDP - RIG_CHANNEL_HDR);
-	if (!v6) {
+	if (!v6 && (what & RIG_IPSUM)) {
 		put16(f + RIG_ETH + 10, 0);
 		put16(f + RIG_ETH + 10, (uint16_t)~fold(sum(f + RIG_ETH, l3, 0)));
 	}
@@ -197,7 +197,7 @@ size_t rig_udp(uint8_t *buf, const struct rig_frame *f)
 	memset(u + 4, 0, 4);
 	if (f->len)
 		memcpy(u + RIG_UDP, f->payload, f->len);
-	rig_seal(buf, len, 0, RIG_LENGTHS | RIG_CSUM);
+	rig_seal(buf, len, 0, RIG_LENGTHS | RIG_CSUM | RIG_IPSUM);
 	return len;
 }
 

@@ -372,6 +372,11 @@ static bool relayable(const struct rig *r, const uint8_t *f, size_t len, const s
 
 	if (!l->found || !mtu || rig_mapped(l->out.src_ip) != v4 || rig_mapped(l->out.dst_ip) != v4)
 		return false;
+	if (v4 && rig_ip4_sum(f) != 0xffff)
+		return false; /* a broken IPv4 header goes up, for the stack to drop */
+	if (l->grow && !l->out.src_ip[0] && !l->out.src_ip[1] && !l->out.src_ip[2] &&
+	    !l->out.src_ip[3])
+		return false; /* a wildcard listener's, before the client's ChannelData */
 	if (len + (l->grow ? RIG_CHANNEL_HDR : 0) > mtu + RIG_ETH + (l->grow ? 0 : RIG_CHANNEL_HDR))
 		return false;
 	return v4 || (f[l->d.udp + 6] | f[l->d.udp + 7]);

@@ -93,9 +93,9 @@ size_t rig_udp(uint8_t *buf, const struct rig_frame *f);
 /* What rig_seal() makes right in a frame of len bytes, the last trailer
  * of them after the datagram: the IP and UDP lengths, to agree with it;
  * a ChannelData header's length, to what follows it (if the datagram
- * starts with 0x40-0x7f); the IPv4 header checksum always; the UDP one.
+ * starts with 0x40-0x7f); the IPv4 header checksum (RIG_IPSUM); the UDP one.
  * A frame that is not UDP over IPv4 or IPv6 stays as it is. */
-enum { RIG_LENGTHS = 1, RIG_CHANNEL = 2, RIG_CSUM = 4 };
+enum { RIG_LENGTHS = 1, RIG_CHANNEL = 2, RIG_CSUM = 4, RIG_IPSUM = 8 };
 void rig_seal(uint8_t *f, size_t len, size_t trailer, unsigned what);
 /* Where frame f's addresses and ports are, as the program reads them
  * (IPv4 mapped), and its ChannelData number if it has 4 bytes past UDP
