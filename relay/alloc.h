@@ -88,6 +88,8 @@ struct chan *chan_by_peer(struct alloc *a, const struct stun_addr *peer, uint64_
  */
 int chan_bind(struct alloc *a, uint16_t number, const struct stun_addr *peer,
 	      uint64_t expires, uint64_t now);
+/* Whether c is past its quarantine, so the next chan_bind() drops it. */
+bool chan_stale(const struct chan *c, uint64_t now);
 
 bool addr_equal(const struct stun_addr *x, const struct stun_addr *y);
 bool addr_same_ip(const struct stun_addr *x, const struct stun_addr *y);

@@ -13,12 +13,17 @@
 
 enum { CHAN_QUARANTINE_MS = 300 * 1000 };
 
+bool chan_stale(const struct chan *c, uint64_t now)
+{
+	return c->expires + CHAN_QUARANTINE_MS <= now;
+}
+
 static void sweep(struct alloc *a, uint64_t now)
 {
 	uint8_t j = 0;
 
 	for (uint8_t i = 0; i < a->n_chans; i++)
-		if (a->chans[i].expires + CHAN_QUARANTINE_MS > now)
+		if (!chan_stale(&a->chans[i], now))
 			a->chans[j++] = a->chans[i];
 	a->n_chans = j;
 }

@@ -77,6 +77,7 @@ struct deleted {
 /* relay/offload.c: the channels a shell relays itself (ops->channel). */
 void offload_sync(struct relay *r, struct alloc *a, uint64_t now);
 void offload_gone(struct relay *r, struct alloc *a);
+void offload_stale(struct relay *r, struct alloc *a, uint64_t now);
 
 /* relay/persist.c: the engine's side of the store. */
 int persist_init(struct relay *r);

@@ -55,6 +55,22 @@ void offload_sync(struct relay *r, struct alloc *a, uint64_t now)
 	}
 }
 
+/*
+ * The channels chan_bind() is about to drop, past their quarantine, said
+ * gone: one that expired with no request on its allocation since was never
+ * said so, and once dropped it never would be, its entries left in the
+ * shell's maps for as long as the allocation lives. Said before the bind,
+ * which may bind the same number again under the same key.
+ */
+void offload_stale(struct relay *r, struct alloc *a, uint64_t now)
+{
+	if (!offloadable(r, a))
+		return;
+	for (uint8_t i = 0; i < a->n_chans; i++)
+		if (chan_stale(&a->chans[i], now))
+			say(r, a, &a->chans[i], 0, 0);
+}
+
 void offload_gone(struct relay *r, struct alloc *a)
 {
 	if (!offloadable(r, a))

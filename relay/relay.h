@@ -164,10 +164,11 @@ struct relay_ops {
 	/*
 	 * If not NULL: a channel the shell may relay client-to-peer without
 	 * the engine began, changed or ended (c->expires_ms 0). Said after
-	 * every ChannelBind, Refresh and CreatePermission of an allocation and
-	 * when it goes, for UDP allocations over UDP without max-bps or
-	 * bps-capacity (those the engine must see to meter) and never for the
-	 * in-process service or an own address.
+	 * every ChannelBind, Refresh and CreatePermission of an allocation,
+	 * when it goes, and when a channel past its quarantine leaves it
+	 * (before the ChannelBind that drops it), for UDP allocations over
+	 * UDP without max-bps or bps-capacity (those the engine must see to
+	 * meter) and never for the in-process service or an own address.
 	 */
 	void (*channel)(void *ctx, const struct relay_channel *c);
 	int (*admit)(void *ctx, const struct relay_key *k, bool table_full,

@@ -118,6 +118,7 @@ struct relay_action request_channel_bind(struct relay *r, struct alloc *a,
 	code = request_peer_allowed(r, a, &peer, PEER_DATAGRAM);
 	if (code)
 		return reply_error(r, &a->key, m, auth, code, now, out, cap);
+	offload_stale(r, a, now);
 	e = chan_bind(a, (uint16_t)v, &peer, ch_exp, now);
 	if (e == -EEXIST)
 		return reply_error(r, &a->key, m, auth, STUN_ERR_BAD_REQUEST, now, out, cap);

@@ -51,9 +51,14 @@ struct fake {
 	bool full;              /* admit: redirect, besides a full table */
 	int refuse;             /* admit: answer this instead */
 	bool saw_table_full;
-	/* ops->channel: what the fast path was told last, and how often */
+	/* ops->channel: what the fast path was told last, and how often; and
+	 * the entries its map would hold (said live, not yet said gone) */
 	struct relay_channel chan;
 	int n_chan;
+	struct fake_map {
+		struct relay_channel e[8];
+		int n;
+	} to_peer, to_client;
 };
 
 static int f_open(void *ctx, uint32_t id, const struct stun_addr *bind, bool df)
@@ -220,12 +225,46 @@ static void f_send(void *ctx, const struct relay_key *k, const uint8_t *msg, siz
 	f->n_sent++;
 }
 
+static bool same_addr(const struct stun_addr *x, const struct stun_addr *y)
+{
+	return x->family == y->family && x->port == y->port &&
+	       memcmp(x->ip, y->ip, x->family == STUN_FAMILY_IPV4 ? 4 : 16) == 0;
+}
+
+/* An entry of one of the shell's maps, keyed as server/xdp.c keys them: the
+ * client and the channel number (to the peer), the peer and the relayed
+ * address (to the client); written, or with expires 0 removed. */
+static void f_map(struct fake_map *m, const struct relay_channel *c, bool by_peer,
+		  uint64_t expires)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		if (by_peer ? same_addr(&m->e[i].peer, &c->peer) &&
+				      same_addr(&m->e[i].relayed, &c->relayed)
+			    : m->e[i].number == c->number &&
+				      same_addr(&m->e[i].key.client, &c->key.client))
+			break;
+	if (!expires) {
+		if (i < m->n)
+			m->e[i] = m->e[--m->n];
+		return;
+	}
+	if (i == m->n) {
+		assert_true(m->n < (int)(sizeof m->e / sizeof m->e[0]));
+		m->n++;
+	}
+	m->e[i] = *c;
+}
+
 static void f_channel(void *ctx, const struct relay_channel *c)
 {
 	struct fake *f = ctx;
 
 	f->chan = *c;
 	f->n_chan++;
+	f_map(&f->to_peer, c, false, c->expires_ms);
+	f_map(&f->to_client, c, true, c->to_client_ms);
 }
 
 static int f_admit(void *ctx, const struct relay_key *k, bool table_full,
@@ -1936,6 +1975,47 @@ static void test_channel_offload(void **state)
 	assert_int_equal(w->f.n_chan, 3);
 }
 
+/*
+ * A channel past its quarantine (RFC 8656 s12: 5 min after it expired)
+ * leaves the allocation at the next ChannelBind. If nothing was asked of
+ * the allocation in between, the fast path has not heard that the channel
+ * ended: it must hear it then, or the shell's map keeps the entry for as
+ * long as the allocation lives, and the maps fill up with dead channels.
+ */
+static void test_channel_offload_swept(void **state)
+{
+	struct world *w = *state;
+	struct bind_args b1 = { 0x4001, pub1 }, b2 = { 0x4002, pub2 };
+	uint32_t zero = 0, life = 3600;
+	struct client c;
+
+	w->ops.channel = f_channel;
+	client_init(&c, 40402, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &life, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &b1, T0 + 1, true), 0);
+	assert_int_equal(w->f.to_peer.n + w->f.to_client.n, 2);
+	/* 0x4001 expired at T0 + 601 and left quarantine at T0 + 901: bound
+	 * again, to another peer, by the request that drops it */
+	b1.peer.port = 7000;
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &b1, T0 + 1000, true), 0);
+	assert_int_equal(w->f.to_peer.n, 1);
+	assert_int_equal(w->f.to_peer.e[0].peer.port, 7000);
+	assert_int_equal(w->f.to_client.n, 1);
+	assert_int_equal(w->f.to_client.e[0].peer.port, 7000);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &b2, T0 + 1001, true), 0);
+	assert_int_equal(w->f.to_peer.n + w->f.to_client.n, 4);
+	/* 0x4001 and 0x4002 expire; the next bind, past their quarantine,
+	 * drops both, and the maps hold only the new channel */
+	b2.channel = 0x4003;
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &b2, T0 + 2000, true), 0);
+	assert_int_equal(w->f.to_peer.n, 1);
+	assert_int_equal(w->f.to_peer.e[0].number, 0x4003);
+	assert_int_equal(w->f.to_client.n, 1);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &zero, T0 + 2001, true), 0);
+	assert_int_equal(w->f.to_peer.n + w->f.to_client.n, 0);
+}
+
 static void test_admit_refuses(void **state)
 {
 	struct world *w = *state;
@@ -2070,6 +2150,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persist_tracks_changes, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_new_allocation, setup_hold, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_offload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_offload_swept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
