@@ -13,21 +13,15 @@
 # killed with SIGKILL leaves no program on the interface; and one in
 # native mode, running as nobody with no capability left, does the same.
 . "$(dirname "$0")/lib.sh"
+. "$INTEROP_DIR/xdpnet.sh"
 need python3 turnutils_uclient turnutils_peer ethtool clang
-[ "$(id -u)" -eq 0 ] || skip_all "needs root for network namespaces"
-if ! grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null; then
-	skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
-fi
+xdpnet_need
 
 plan 21
 
-. "$INTEROP_DIR/xdpnet.sh"
 at_exit xdpnet_down
 check "four namespaces: client, router, relay, peer" xdpnet_up "tx$$" || exit 0
-
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns"
-chmod +x "$T/ternd-ns"
-TERND=$T/ternd-ns
+xdpnet_ternd
 P=3478 PP=4000
 ip netns exec "$NS_P" turnutils_peer -L 10.3.0.2 -p "$PP" >"$T/peer.log" 2>&1 &
 _bg_pids+=($!)

@@ -12,6 +12,22 @@
 # peer's veths send with tx checksum offload off. They also receive with rx
 # checksum offload off, so their kernels check every UDP checksum
 # (InCsumErrors in their /proc/net/snmp).
+
+# For the interop tests (after lib.sh):
+# xdpnet_need: skip the whole test unless root, with a ternd built with XDP.
+# xdpnet_ternd: after xdpnet_up, TERND runs ternd in the relay's namespace.
+xdpnet_need() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root for network namespaces"
+	grep -q 'define HAVE_XDP 1' "$(dirname "$TERND")/autoconf.h" 2>/dev/null ||
+		skip_all "ternd was built without XDP (no libbpf or clang BPF target at configure)"
+}
+
+xdpnet_ternd() {
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_T" "$TERND" >"$T/ternd-ns"
+	chmod +x "$T/ternd-ns"
+	TERND=$T/ternd-ns
+}
+
 xdpnet_up() {
 	local ns d
 	NS_C=$1-c NS_R=$1-r NS_T=$1-t NS_P=$1-p
