@@ -91,6 +91,25 @@ wgtool() {
 	ip netns exec "$ns" timeout 60 "$WGPY" "$INTEROP_DIR/wgtool.py" "$@"
 }
 
+# wg_listening NS IP PORT PID: wait up to 10 s until a TCP socket listens on
+# IP:PORT in namespace NS, as the kernel has it (ss), while PID (the
+# listener) lives; else say so, with the listener's output in $T/listen-out.
+# Not the listener's own "ready" in a file: the file the previous call wrote
+# still says it until the new listener's shell has truncated it, and a
+# sender let go then is refused
+wg_listening() {
+	local ns=$1 ip=$2 port=$3 pid=$4
+	for _ in $(seq 100); do
+		[ -n "$(ip netns exec "$ns" ss -Hltn "src $ip:$port")" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "nothing listens on $ip:$port in $ns: $(cat "$T/listen-out" 2>/dev/null)"
+	kill "$pid" 2>/dev/null
+	wait "$pid"
+	return 1
+}
+
 # wg_bulk FROM_NS TO_NS TO_IP MB: MB of random bytes over one TCP connection
 # from namespace FROM_NS to TO_IP in TO_NS; prints "same" when the sha256
 # of what arrived is that of what was sent (iperf3 does not look at its
@@ -100,21 +119,23 @@ wg_bulk() {
 	ip netns exec "$2" timeout 60 "$PYTHON" -c '
 import hashlib, socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print("ready", flush=True)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
 c, _ = s.accept(); h = hashlib.sha256()
 while b := c.recv(1 << 16): h.update(b)
-print(h.hexdigest())' "$3" "$port" >"$T/bulk-in" 2>&1 &
+print(h.hexdigest())' "$3" "$port" >"$T/listen-out" 2>&1 &
 	local pid=$!
-	for _ in $(seq 50); do grep -q ready "$T/bulk-in" 2>/dev/null && break; sleep 0.1; done
+	wg_listening "$2" "$3" "$port" "$pid" || return 0
 	sent=$(ip netns exec "$1" timeout 60 "$PYTHON" -c '
 import hashlib, os, socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2]))); h = hashlib.sha256()
 for _ in range(int(sys.argv[3]) * 16):
     b = os.urandom(65536 - 17); h.update(b); c.sendall(b)
 c.shutdown(socket.SHUT_WR); c.recv(1); print(h.hexdigest())' "$3" "$port" "$4" 2>&1)
+	# a sender that never connected leaves the listener in accept()
+	[[ $sent =~ ^[0-9a-f]{64}$ ]] || kill "$pid" 2>/dev/null
 	wait "$pid"
-	got=$(tail -n 1 "$T/bulk-in")
-	if [ -n "$sent" ] && [ "$sent" = "$got" ]; then echo same; else echo "sent=$sent got=$got"; fi
+	got=$(tail -n 1 "$T/listen-out")
+	if [ "$sent" = "$got" ]; then echo same; else echo "sent=$sent got=$got"; fi
 }
 
 # wg_iperf DESC FROM_NS TO_NS TO_IP: iperf3 for 2 s from namespace FROM_NS
@@ -123,14 +144,17 @@ c.shutdown(socket.SHUT_WR); c.recv(1); print(h.hexdigest())' "$3" "$port" "$4" 2
 wg_iperf() {
 	local bits
 	# the server goes by itself (-1, timeout)
-	ip netns exec "$3" timeout 20 iperf3 -s -B "$4" -1 >"$T/iperf-s" 2>&1 &
-	sleep 0.5
+	ip netns exec "$3" timeout 20 iperf3 -s -B "$4" -1 >"$T/listen-out" 2>&1 &
+	wg_listening "$3" "$4" 5201 $! >"$T/iperf-c" || {
+		not_ok "$1" "$(cat "$T/iperf-c")"
+		return
+	}
 	bits=$(ip netns exec "$2" iperf3 -c "$4" -t 2 -J 2>"$T/iperf-c" |
 		"$PYTHON" -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
 	if [ "${bits:-0}" -gt 0 ]; then
 		ok "$1: $((bits / 1000000)) Mbit/s"
 	else
-		not_ok "$1" "$(cat "$T/iperf-c" "$T/iperf-s")"
+		not_ok "$1" "$(cat "$T/iperf-c" "$T/listen-out")"
 	fi
 }
 
