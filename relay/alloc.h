@@ -24,9 +24,10 @@ struct chan {
 	struct stun_addr peer;
 	uint64_t expires; /* ms; after it the pair stays reserved 5 more min */
 	/* the shell's fast path (relay/offload.c), by direction: whether its
-	 * entry was said live, and how much of what that entry counted is
-	 * already in the allocation's totals */
+	 * entry was said live, until when (ms), and how much of what that
+	 * entry counted is already in the allocation's totals */
 	bool offloaded[2];
+	uint64_t until[2];
 	uint64_t seen_packets[2], seen_bytes[2];
 };
 

@@ -412,6 +412,8 @@ void relay_tick(struct relay *r, uint64_t now_ms)
 		r->sweep_next = (r->sweep_next + 1) % cap;
 		if (a && a->expires <= now_ms)
 			allocate_release(r, a);
+		else if (a)
+			offload_lapsed(r, a, now_ms);
 	}
 	tcp_tick(r, now_ms);
 }

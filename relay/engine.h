@@ -77,6 +77,10 @@ struct deleted {
 /* relay/offload.c: the channels a shell relays itself (ops->channel). */
 void offload_sync(struct relay *r, struct alloc *a, uint64_t now);
 void offload_gone(struct relay *r, struct alloc *a);
+/* An allocation whose offloaded channel or permission lapsed by now said
+ * again (relay_tick), so the shell's entry goes with its counts rather
+ * than wait for the allocation's next request or its end. */
+void offload_lapsed(struct relay *r, struct alloc *a, uint64_t now);
 /* Channels expired by now said gone, before chan_bind() may forget them. */
 void offload_expired(struct relay *r, struct alloc *a, uint64_t now);
 /* What the shell relayed for a since the last call, into a's totals

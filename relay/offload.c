@@ -75,10 +75,14 @@ static void collect(struct relay *r, struct alloc *a, struct chan *c)
 	}
 }
 
-/* Direction d's entry is live, or gone: the next one counts from 0. */
-static void mark(struct chan *c, enum direction d, bool live)
+/* Direction d's entry is live until the time said (ms), or gone (0): the
+ * next one counts from 0. */
+static void mark(struct chan *c, enum direction d, uint64_t until)
 {
+	bool live = until != 0;
+
 	c->offloaded[d] = live;
+	c->until[d] = until;
 	if (!live)
 		c->seen_packets[d] = c->seen_bytes[d] = 0;
 }
@@ -94,8 +98,8 @@ static void say(struct relay *r, struct alloc *a, struct chan *c, uint64_t expir
 	if ((!expires && c->offloaded[TO_PEER]) || (!to_client && c->offloaded[TO_CLIENT]))
 		collect(r, a, c);
 	r->ops->channel(r->ops->ctx, &rc);
-	mark(c, TO_PEER, expires != 0);
-	mark(c, TO_CLIENT, to_client != 0);
+	mark(c, TO_PEER, expires);
+	mark(c, TO_CLIENT, to_client);
 }
 
 void offload_sync(struct relay *r, struct alloc *a, uint64_t now)
@@ -129,6 +133,21 @@ void offload_expired(struct relay *r, struct alloc *a, uint64_t now)
 
 		if (c->expires <= now && (c->offloaded[TO_PEER] || c->offloaded[TO_CLIENT]))
 			say(r, a, c, 0, 0);
+	}
+}
+
+void offload_lapsed(struct relay *r, struct alloc *a, uint64_t now)
+{
+	if (!offloadable(r, a))
+		return;
+	for (uint8_t i = 0; i < a->n_chans; i++) {
+		const struct chan *c = &a->chans[i];
+
+		if ((c->offloaded[TO_PEER] && c->until[TO_PEER] <= now) ||
+		    (c->offloaded[TO_CLIENT] && c->until[TO_CLIENT] <= now)) {
+			offload_sync(r, a, now);
+			return;
+		}
 	}
 }
 

@@ -2115,6 +2115,40 @@ static void test_channel_counts_expired(void **state)
 	assert_totals(totals_now(w, T0 + 1000), 4, 0, 400, 0);
 }
 
+/* A permission that lapses under a live channel, and then the channel:
+ * the sweep says each, so the shell's entries go (with their counts)
+ * without waiting for a request on the allocation. */
+static void test_channel_lapse_swept(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba = { 0x4001, pub1 };
+	uint32_t hour = 3600;
+	struct client c;
+	int n;
+
+	w->ops.channel = f_channel;
+	w->ops.channel_counts = f_counts;
+	client_init(&c, 40412, "alice", "secret");
+	assert_int_equal(allocate(w, &c, T0), 0);
+	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
+	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	f_xdp(&w->f, 0x4001, 1, 3, 300);
+	n = w->f.n_chan;
+	relay_tick(w->r, (T0 + 300) * 1000ull); /* the permission holds to T0 + 301 */
+	assert_int_equal(w->f.n_chan, n);
+	assert_true(f_entry(&w->f, 0x4001)->live[1]);
+	relay_tick(w->r, (T0 + 301) * 1000ull);
+	assert_int_equal(w->f.n_chan, n + 1);
+	assert_true(f_entry(&w->f, 0x4001)->live[0]);
+	assert_false(f_entry(&w->f, 0x4001)->live[1]);
+	assert_totals(totals_now(w, T0 + 301), 0, 3, 0, 300);
+	relay_tick(w->r, (T0 + 400) * 1000ull); /* nothing more lapsed */
+	assert_int_equal(w->f.n_chan, n + 1);
+	relay_tick(w->r, (T0 + 601) * 1000ull); /* the channel */
+	assert_int_equal(w->f.n_chan, n + 2);
+	assert_false(f_entry(&w->f, 0x4001)->live[0]);
+}
+
 static void test_admit_refuses(void **state)
 {
 	struct world *w = *state;
@@ -2251,6 +2285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_channel_offload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_counts, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_counts_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_lapse_swept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persist_expiry_and_stop, setup_persist, teardown),
 		cmocka_unit_test_setup_teardown(test_restore, setup_persist, teardown),
 #undef T
