@@ -2094,19 +2094,28 @@ static void test_channel_counts(void **state)
 
 /* A channel expired past its quarantine is forgotten by the next
  * ChannelBind: it is said gone first, with what it relayed. */
-static void test_channel_counts_expired(void **state)
+/* c's allocation for an hour, offloaded, with channel 0x4001 to pub1 bound
+ * at T0 + 1 (to T0 + 601, its permission to T0 + 301) */
+static void offloaded_channel(struct world *w, struct client *c, uint16_t port)
 {
-	struct world *w = *state;
-	struct bind_args ba = { 0x4001, pub1 }, ba2 = { 0x4002, pub2 };
+	struct bind_args ba = { 0x4001, pub1 };
 	uint32_t hour = 3600;
-	struct client c;
 
 	w->ops.channel = f_channel;
 	w->ops.channel_counts = f_counts;
-	client_init(&c, 40411, "alice", "secret");
-	assert_int_equal(allocate(w, &c, T0), 0);
-	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
-	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	client_init(c, port, "alice", "secret");
+	assert_int_equal(allocate(w, c, T0), 0);
+	assert_int_equal(request(w, c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
+	assert_int_equal(request(w, c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+}
+
+static void test_channel_counts_expired(void **state)
+{
+	struct world *w = *state;
+	struct bind_args ba2 = { 0x4002, pub2 };
+	struct client c;
+
+	offloaded_channel(w, &c, 40411);
 	f_xdp(&w->f, 0x4001, 0, 4, 400);
 	/* T0 + 601 it expired, T0 + 901 its quarantine ended */
 	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba2, T0 + 1000, true), 0);
@@ -2121,17 +2130,10 @@ static void test_channel_counts_expired(void **state)
 static void test_channel_lapse_swept(void **state)
 {
 	struct world *w = *state;
-	struct bind_args ba = { 0x4001, pub1 };
-	uint32_t hour = 3600;
 	struct client c;
 	int n;
 
-	w->ops.channel = f_channel;
-	w->ops.channel_counts = f_counts;
-	client_init(&c, 40412, "alice", "secret");
-	assert_int_equal(allocate(w, &c, T0), 0);
-	assert_int_equal(request(w, &c, TURN_REFRESH, put_lifetime, &hour, T0, true), 0);
-	assert_int_equal(request(w, &c, TURN_CHANNEL_BIND, put_bind, &ba, T0 + 1, true), 0);
+	offloaded_channel(w, &c, 40412);
 	f_xdp(&w->f, 0x4001, 1, 3, 300);
 	n = w->f.n_chan;
 	relay_tick(w->r, (T0 + 300) * 1000ull); /* the permission holds to T0 + 301 */
