@@ -389,6 +389,29 @@ static void test_fragment(void **state)
 	passes(f, len, XP_FRAGMENT);
 }
 
+/* a partial UDP checksum (the pseudo-header's sum, as a local socket
+ * leaves it over lo or a veth): up, in both families */
+static void test_partial_checksum(void **state)
+{
+	const struct alloc *fr[2] = { &V4, &V6 };
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t f[128];
+		size_t len = channeldata(f, fr[i], HELLO, 5, 0);
+		struct rig_dgram d;
+
+		bind_channel(fr[i], rig.ingress, later());
+		assert_true(rig_parse(f, len, &d));
+		f[d.udp + 6] = f[d.udp + 7] = 0;
+		assert_false(rig_partial(f, &d));
+		for (uint16_t c = 0; !rig_partial(f, &d); c++) {
+			f[d.udp + 6] = (uint8_t)(c >> 8);
+			f[d.udp + 7] = (uint8_t)c;
+		}
+		passes(f, len, XP_CHECKSUM);
+	}
+}
+
 /* an IPv4 header whose checksum is wrong: up, for the stack to drop */
 static void test_ip_checksum(void **state)
 {
@@ -424,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup(test_across_families, fresh),
 		cmocka_unit_test_setup(test_fragment, fresh),
 		cmocka_unit_test_setup(test_ip_checksum, fresh),
+		cmocka_unit_test_setup(test_partial_checksum, fresh),
 	};
 	char err[256];
 	int failed;

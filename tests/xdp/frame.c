@@ -52,6 +52,11 @@ uint16_t rig_udp_sum(const uint8_t *f, const struct rig_dgram *d)
 	return fold(sum(f + d->udp, d->udp_len, pseudo(f, d->v6, d->udp_len)));
 }
 
+bool rig_partial(const uint8_t *f, const struct rig_dgram *d)
+{
+	return get16(f + d->udp + 6) == fold(pseudo(f, d->v6, d->udp_len));
+}
+
 uint16_t rig_ip4_sum(const uint8_t *f)
 {
 	return fold(sum(f + RIG_ETH, RIG_IP4, 0));

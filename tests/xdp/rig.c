@@ -379,6 +379,8 @@ static bool relayable(const struct rig *r, const uint8_t *f, size_t len, const s
 		return false; /* a wildcard listener's, before the client's ChannelData */
 	if (len + (l->grow ? RIG_CHANNEL_HDR : 0) > mtu + RIG_ETH + (l->grow ? 0 : RIG_CHANNEL_HDR))
 		return false;
+	if (rig_partial(f, &l->d))
+		return false; /* the stack finishes it where the headers were */
 	return v4 || (f[l->d.udp + 6] | f[l->d.udp + 7]);
 }
 

@@ -116,6 +116,9 @@ bool rig_parse(const uint8_t *f, size_t len, struct rig_dgram *d);
  * 0xffff when right. */
 uint16_t rig_udp_sum(const uint8_t *f, const struct rig_dgram *d);
 uint16_t rig_ip4_sum(const uint8_t *f);
+/* Whether d's UDP checksum looks partial (the pseudo-header's sum alone,
+ * as a local socket leaves it over lo or a veth) */
+bool rig_partial(const uint8_t *f, const struct rig_dgram *d);
 bool rig_mapped(const __be32 a[4]);
 
 /* Run frame in (RIG_ETH..RIG_FRAME_MAX bytes) through the program on
