@@ -12,7 +12,8 @@
 #
 # Environment: TERND (ternd to test; default ./ternd, then $TOP_SRCDIR/ternd),
 # TOP_SRCDIR, PYTHON (python3). TERND=.../tests/interop/coturn-ternd.sh runs
-# the same tests against coturn.
+# the same tests against coturn. TERN_XDP=IFNAME (with_xdp.sh sets it) runs
+# them with the XDP program attached: see tern_start and relay_check.
 
 set -u
 
@@ -25,12 +26,14 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/tern-interop.XXXXXX") || {
 
 # ---- TAP ----------------------------------------------------------------
 
-_tap_plan=0 _tap_n=0 _tap_failed=0
+_tap_plan=0 _tap_n=0 _tap_failed=0 _tap_xdp=0
 _tap_not_run="an earlier step failed"
 
+# plan N: N tests; with TERN_XDP, one more at the end (_xdp_verdict).
 plan() {
-	_tap_plan=$1
-	echo "1..$1"
+	[ -n "${TERN_XDP:-}" ] && [ "$1" -gt 0 ] && _tap_xdp=1
+	_tap_plan=$(($1 + _tap_xdp))
+	echo "1..$_tap_plan"
 }
 
 ok() {
@@ -175,10 +178,15 @@ if [ -z "${TERND:-}" ]; then
 fi
 TERNCTL=${TERNCTL:-$(dirname "$TERND")/ternctl}
 _tern_pids=()
+declare -A _tern_stats # pid: its STATS
 
 # tern_start ARGS...: start ternd with -n (or -c $TERN_CONF), a stats endpoint on a free port
 # (STATS=127.0.0.1:port) and ARGS; wait up to TERN_START_WAIT seconds
-# (default 10) for "ternd ready".
+# (default 10) for "ternd ready". With TERN_XDP=IFNAME, ternd also gets
+# --xdp-interface=IFNAME --xdp-mode=generic and must say the program is
+# attached there, or it did not start as asked; unless another ternd of
+# the test holds IFNAME (one program an interface): then it relays in
+# userspace.
 # Sets TERN_PID and TERN_LOG. Returns non-zero, with what went wrong on
 # stdout, when ternd exits or does not become ready. Use it under check:
 #   check "ternd starts" tern_start --listening-port=$P || exit 0
@@ -189,14 +197,28 @@ tern_start() {
 	TERN_LOG=$T/ternd.${#_tern_pids[@]}.log
 	local conf=(-n)
 	[ -n "${TERN_CONF:-}" ] && conf=(-c "$TERN_CONF")
+	local xdp=
+	if [ -n "${TERN_XDP:-}" ] && ! ip -o link show dev "$TERN_XDP" | grep -q ' xdp'; then
+		xdp=$TERN_XDP
+		set -- "$@" --xdp-interface="$xdp" --xdp-mode=generic
+	fi
 	echo "$TERND ${conf[*]} --stats-listen=$STATS $*" >"$TERN_LOG.cmd"
 	: >"$TERN_LOG"
 	"$TERND" "${conf[@]}" --stats-listen="$STATS" "$@" >"$TERN_LOG" 2>&1 &
 	TERN_PID=$!
 	_tern_pids+=("$TERN_PID")
+	_tern_stats[$TERN_PID]=$STATS
 	local i wait=${TERN_START_WAIT:-10}
 	for ((i = 0; i < wait * 10; i++)); do
-		grep -q "ternd ready" "$TERN_LOG" && return 0
+		if grep -q "ternd ready" "$TERN_LOG"; then
+			[ -z "$xdp" ] && return 0
+			grep -q "xdp-interface $xdp: ChannelData relayed in XDP (generic mode)" \
+				"$TERN_LOG" && return 0
+			echo "ternd is ready but did not attach XDP to $xdp: $(cat "$TERN_LOG.cmd")"
+			grep -i xdp "$TERN_LOG"
+			_tap_not_run="ternd did not start as asked"
+			return 1
+		fi
 		kill -0 "$TERN_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -214,6 +236,7 @@ tern_start() {
 # tern_stop: SIGTERM, then ternd must exit with status 0 within 5 s.
 tern_stop() {
 	local pid=${1:-$TERN_PID} i rc
+	_xdp_read "$pid"
 	kill -TERM "$pid" 2>/dev/null || {
 		echo "ternd (pid $pid) was already gone"
 		wait "$pid" 2>/dev/null
@@ -318,14 +341,35 @@ tern_metrics() {
 }
 
 # tern_metric_in FILE NAME [LABEL=VALUE...]: the sum of the matching samples
-# in a saved /metrics, 0 when there are none.
+# in a saved /metrics, 0 when there are none; a sum that is not whole to 15
+# digits. In awk, not stuntool.py metric: the tests read metrics by the
+# dozen, and each Python start costs a quarter of a second on a busy
+# machine. Samples as ternd writes them: NAME{LABEL="VALUE",...} NUMBER.
 tern_metric_in() {
-	local f=$1 name=$2 v
+	local f=$1 name=$2
 	shift 2
-	v=$(timeout 10 "$PYTHON" "$INTEROP_DIR/stuntool.py" metric --file "$f" --name "$name" \
-		"${@/#/--label=}")
-	[ "$v" = absent ] || [ -z "$v" ] && v=0
-	echo "$v"
+	[ -r "$f" ] || { echo 0; return; }
+	awk -v name="$name" -v labels="$*" '
+		BEGIN {
+			n = split(labels, l, " ")
+			for (i = 1; i <= n; i++)
+				want[i] = "," substr(l[i], 1, index(l[i], "=")) "\"" substr(l[i], index(l[i], "=") + 1) "\","
+		}
+		/^#/ || !match($0, /^[a-zA-Z_:][a-zA-Z0-9_:]*/) || substr($0, 1, RLENGTH) != name { next }
+		{
+			rest = substr($0, RLENGTH + 1)
+			have = ","
+			if (substr(rest, 1, 1) == "{") {
+				have = "," substr(rest, 2, index(rest, "}") - 2) ","
+				rest = substr(rest, index(rest, "}") + 1)
+			}
+			for (i = 1; i <= n; i++)
+				if (!index(have, want[i]))
+					next
+			split(rest, v, " ")
+			sum += v[1]
+		}
+		END { printf(sum == int(sum) ? "%.0f\n" : "%.15g\n", sum) }' "$f"
 }
 
 # tern_metric NAME [LABEL=VALUE...]: the same, read from ternd now.
@@ -346,15 +390,27 @@ tern_metric_wait() {
 	echo "$v"
 }
 
+# relayed_in FILE KIND DIRECTION: what a saved /metrics counts as relayed
+# (KIND packets or bytes; DIRECTION to_peer or to_client): by the userspace
+# relay (tern_relayed_KIND_total) and, with TERN_XDP, by the XDP program
+# (tern_xdp_KIND_total), which the userspace relay does not count.
+relayed_in() {
+	local n
+	n=$(tern_metric_in "$1" "tern_relayed_$2_total" direction="$3")
+	[ -n "${TERN_XDP:-}" ] && n=$((n + $(tern_metric_in "$1" "tern_xdp_$2_total" direction="$3")))
+	echo "$n"
+}
+
 # relay_check DESC MSGS BYTES ALLOCS UCLIENT-ARGS...: run uclient and make
 # three tests of it:
 #   uclient exits 0 having sent and received MSGS messages, none lost;
-#   tern_relayed_{packets,bytes}_total grew by MSGS and BYTES each way;
+#   tern_relayed_{packets,bytes}_total (with TERN_XDP, plus what XDP
+#   relayed) grew by MSGS and BYTES each way;
 #   tern_allocations_total grew by ALLOCS and tern_relay_dropped_total did not.
 # Sets UC_OUT to uclient's output.
 _relay_runs=0
 relay_check() {
-	local desc=$1 msgs=$2 bytes=$3 allocs=$4 rc got b=$T/relay.before a=$T/relay.after
+	local desc=$1 msgs=$2 bytes=$3 allocs=$4 rc got b=$T/relay.before a=$T/relay.after i
 	shift 4
 	_relay_runs=$((_relay_runs + 1))
 	UC_OUT=$T/uclient.$_relay_runs.out
@@ -369,20 +425,24 @@ relay_check() {
 			"got:  status, sent, received, lost = $got" "want: 0 $msgs $msgs 0" \
 			"$(uclient_diag "$UC_OUT" "$rc")"
 	fi
-	tern_metric_wait $(($(tern_metric_in "$b" tern_relayed_packets_total direction=to_client) + msgs)) \
-		tern_relayed_packets_total direction=to_client >/dev/null
-	tern_metrics "$a"
+	# counters may lag the traffic a little
+	got=$(($(relayed_in "$b" packets to_client) + msgs))
+	for ((i = 0; i < 30; i++)); do
+		tern_metrics "$a" && [ "$(relayed_in "$a" packets to_client)" = "$got" ] && break
+		sleep 0.1
+	done
+	_xdp_note "$TERN_PID" "$a"
 	local n d want=() have=()
 	for n in "packets to_peer $msgs" "packets to_client $msgs" "bytes to_peer $bytes" \
 		"bytes to_client $bytes"; do
 		set -- $n
-		d=$(($(tern_metric_in "$a" "tern_relayed_$1_total" direction="$2") -
-			$(tern_metric_in "$b" "tern_relayed_$1_total" direction="$2")))
+		d=$(($(relayed_in "$a" "$1" "$2") - $(relayed_in "$b" "$1" "$2")))
 		have+=("$2:$d")
 		want+=("$2:$3")
 	done
-	is "$desc: tern_relayed_{packets,bytes}_total grew by $msgs packets, $bytes bytes each way" \
-		"${have[*]}" "${want[*]}"
+	n="tern_relayed_{packets,bytes}_total"
+	[ -n "${TERN_XDP:-}" ] && n="$n + tern_xdp_{packets,bytes}_total"
+	is "$desc: $n grew by $msgs packets, $bytes bytes each way" "${have[*]}" "${want[*]}"
 	d=$(($(tern_metric_in "$a" tern_allocations_total) - $(tern_metric_in "$b" tern_allocations_total)))
 	n=$(($(tern_metric_in "$a" tern_relay_dropped_total) - $(tern_metric_in "$b" tern_relay_dropped_total)))
 	if [ "$d $n" != "$allocs 0" ]; then
@@ -391,6 +451,49 @@ relay_check() {
 	is "$desc: $allocs allocations made, no relayed data dropped" \
 		"allocations=$d dropped=$n" "allocations=$allocs dropped=0"
 	[ "$d $n" = "$allocs 0" ] || diag <"$T/relay.drops"
+}
+
+# ---- XDP (TERN_XDP) ----------------------------------------------------------
+#
+# A run with TERN_XDP proves nothing unless the program saw the suite's
+# ChannelData: relayed it, or (over lo, where every datagram a local socket
+# sends carries a partial checksum) handed it up for that. Each ternd's
+# tern_xdp_packets_total and tern_xdp_passed_total{reason="checksum"}, as
+# last read (at relay_check, tern_stop and the end; what a ternd saw after
+# its last reading and before a SIGKILL is not seen), add up to one more
+# test at the end.
+
+declare -A _xdp_seen # pid: "TO_PEER TO_CLIENT PARTIAL"
+
+# _xdp_note PID FILE: PID's counts in a saved /metrics.
+_xdp_note() {
+	[ -n "${TERN_XDP:-}" ] || return 0
+	_xdp_seen[$1]="$(tern_metric_in "$2" tern_xdp_packets_total direction=to_peer) $(
+		tern_metric_in "$2" tern_xdp_packets_total direction=to_client) $(
+		tern_metric_in "$2" tern_xdp_passed_total reason=checksum)"
+}
+
+# _xdp_read PID: the same, read from PID while it runs.
+_xdp_read() {
+	[ -n "${TERN_XDP:-}" ] && [ -n "${_tern_stats[$1]:-}" ] || return 0
+	stuntool http "http://${_tern_stats[$1]}/metrics" --body "$T/xdp.metrics" >/dev/null 2>&1 &&
+		_xdp_note "$1" "$T/xdp.metrics"
+}
+
+_xdp_verdict() {
+	local pid p c h to_peer=0 to_client=0 partial=0
+	for pid in "${!_xdp_seen[@]}"; do
+		read -r p c h <<<"${_xdp_seen[$pid]}"
+		to_peer=$((to_peer + p)) to_client=$((to_client + c)) partial=$((partial + h))
+	done
+	if { [ "$to_peer" -gt 0 ] && [ "$to_client" -gt 0 ]; } || [ "$partial" -gt 0 ]; then
+		ok "XDP on $TERN_XDP saw the ChannelData: relayed $to_peer to peers and $to_client to clients, handed $partial up for a partial checksum"
+	else
+		not_ok "XDP on $TERN_XDP saw the ChannelData" \
+			"tern_xdp_packets_total: $to_peer to peers, $to_client to clients;" \
+			"tern_xdp_passed_total{reason=checksum}: $partial" \
+			"(from ${#_xdp_seen[@]} of ${#_tern_pids[@]} ternds)"
+	fi
 }
 
 # ---- Redis -------------------------------------------------------------------
@@ -479,15 +582,17 @@ _interop_exit() {
 	done
 	for pid in "${_tern_pids[@]}"; do
 		if kill -0 "$pid" 2>/dev/null; then
+			_xdp_read "$pid"
 			kill -TERM "$pid" 2>/dev/null
 			for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 			kill -KILL "$pid" 2>/dev/null
 		fi
 		wait "$pid" 2>/dev/null
 	done
-	while [ "$_tap_bail" = 0 ] && [ "$_tap_n" -lt "$_tap_plan" ]; do
+	while [ "$_tap_bail" = 0 ] && [ "$_tap_n" -lt $((_tap_plan - _tap_xdp)) ]; do
 		not_ok "not run: $_tap_not_run"
 	done
+	[ "$_tap_bail" = 0 ] && [ "$_tap_xdp" = 1 ] && _xdp_verdict
 	if [ "$_tap_failed" -gt 0 ]; then
 		for log in "$T"/ternd.*.log; do
 			[ -f "$log" ] || continue
