@@ -293,6 +293,9 @@ static int start(struct server *srv, char *err, size_t errlen)
 	 * their channels, and before privileges go */
 	if (srv->turn)
 		srv->xdp = xdp_open(c);
+	else if (c->n_xdp_interface)
+		log_warn("xdp-interface: TURN is off, so there is no ChannelData"
+			 " to relay; the program is not attached");
 	/* WireGuard through TURN or WebSocket: lanes between the workers and the
 	 * responder */
 	if (c->wg_config && (srv->turn || !c->no_websocket) &&

@@ -190,7 +190,9 @@ static __always_inline int relay(struct xdp_md *ctx, struct dgram *d,
 		return pass(XP_NO_PORT);
 	if (bpf_check_mtu(ctx, ifindex, &mtu, grow ? 4 : -4, 0))
 		return pass(XP_TOO_BIG);
-	if ((!u.check && d->ip6) || partial(d, &u))
+	/* a broken IPv4 header, which the stack would drop; no UDP checksum
+	 * over IPv6; or one the stack is to finish */
+	if ((d->ip && ip_checksum(d->ip)) || (!u.check && d->ip6) || partial(d, &u))
 		return pass(XP_CHECKSUM);
 	if (u.check) {
 		__s64 sum;
@@ -318,8 +320,6 @@ static __always_inline enum xdp_pass_reason parse(struct dgram *d, void *end, __
 			return XP_NOT_IP;
 		if (ip->ihl != 5)
 			return XP_IP_OPTIONS;
-		if (ip_checksum(ip)) /* the stack would drop it */
-			return XP_CHECKSUM;
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF, or an offset */
 			return XP_FRAGMENT;
 		if (ip->protocol != IPPROTO_UDP)

@@ -13,7 +13,7 @@
 . "$INTEROP_DIR/xdpnet.sh"
 xdpnet_need
 
-plan 20
+plan 21
 
 check "five namespaces: client, router, relay, a peer behind the router, one on t1" \
 	xdpnet_up "tp$$" two || exit 0
@@ -106,8 +106,10 @@ check "ternd stops cleanly again" tern_stop
 
 # the default listeners, on the wildcard addresses: the program learns
 # which address a client reached from its ChannelData, and answers from it
-check "ternd starts with the default listeners (0.0.0.0 and ::), native mode" \
-	ternd_xdp --xdp-mode=native || exit 0
+check "ternd starts with the default listeners (0.0.0.0 and ::) and xdp-mode" \
+	ternd_xdp || exit 0
+is "xdp-mode auto took native mode on both" \
+	"$(grep -c "xdp-interface t[01]: ChannelData relayed in XDP (native mode)" "$TERN_LOG")" 2
 is "wildcard listener, IPv4, t0 to t1 and back" \
 	"$(in_xdp wv4redir 200 10.2.0.2 10.4.0.2 -X)" "200 200 0 ok ok 0"
 is "wildcard listener, IPv6, one interface" \
