@@ -152,12 +152,14 @@ struct relay_ops {
 	 * for stream client k. */
 	void (*send)(void *ctx, const struct relay_key *k, const uint8_t *msg, size_t len);
 	/*
-	 * If not NULL: a channel the shell may relay client-to-peer without
-	 * the engine began, changed or ended (c->expires_ms 0). Said after
-	 * every ChannelBind, Refresh and CreatePermission of an allocation and
-	 * when it goes, for UDP allocations over UDP without max-bps or
-	 * bps-capacity (those the engine must see to meter) and never for the
-	 * in-process service or an own address.
+	 * If not NULL: a channel the shell may relay without the engine, client
+	 * to peer until c->expires_ms and peer to client until
+	 * c->to_client_ms, began, changed or ended (0). Said after every
+	 * ChannelBind, Refresh and CreatePermission of an allocation, when one
+	 * of those times has passed (relay_tick), and when it goes; for UDP
+	 * allocations over UDP without max-bps or bps-capacity (those the
+	 * engine must see to meter) and never for the in-process service or
+	 * an own address.
 	 */
 	void (*channel)(void *ctx, const struct relay_channel *c);
 	/*
